@@ -1,0 +1,119 @@
+"""Input checks shared by every public function.
+
+Every public function of ``icrl_lib`` converts its array arguments with :func:`as_tensor` and checks them
+here, so that bad input fails loudly with a ``ValueError`` that names the argument and says what was
+expected, instead of propagating a silent wrong number or NaN.
+"""
+from __future__ import annotations
+
+import math
+from numbers import Integral, Real
+from typing import Sequence
+
+import numpy as np
+import torch
+
+ArrayLike = "np.ndarray | torch.Tensor | Sequence[float]"
+
+
+def as_tensor(x, name: str, dtype: torch.dtype | None = None) -> torch.Tensor:
+    """Convert ``x`` (numpy array, torch tensor, nested list or scalar) to a floating torch tensor.
+
+    Floating inputs keep their dtype (float64 stays float64 for exactness checks); integer, boolean and
+    Python inputs become float64. Raises ``ValueError`` naming ``name`` if the values are not finite.
+    """
+    if isinstance(x, torch.Tensor):
+        t = x
+    else:
+        try:
+            arr = np.asarray(x)
+        except Exception as exc:  # ragged lists and the like
+            raise ValueError(f"{name} must be an array of numbers; got {type(x).__name__}") from exc
+        if arr.dtype == object or not (np.issubdtype(arr.dtype, np.number) or arr.dtype == bool):
+            raise ValueError(f"{name} must be an array of numbers; got dtype {arr.dtype}")
+        t = torch.from_numpy(np.array(arr, copy=True))
+    if dtype is not None:
+        t = t.to(dtype)
+    elif not t.is_floating_point():
+        t = t.to(torch.float64)
+    if not bool(torch.isfinite(t).all()):
+        raise ValueError(f"{name} contains NaN or infinite values")
+    return t
+
+
+def check_shape(t: torch.Tensor, name: str, trailing: Sequence[int | None], *, batch: bool = True) -> None:
+    """Check that ``t`` ends with the dimensions ``trailing`` (``None`` = any size >= 1).
+
+    With ``batch=True`` any number of leading (batch) dimensions is allowed, written ``(..., ...)``.
+    """
+    want = "(" + ("..., " if batch else "") + ", ".join("*" if s is None else str(s) for s in trailing) + ")"
+    nd = len(trailing)
+    if t.dim() < nd or (not batch and t.dim() != nd):
+        raise ValueError(f"{name} must have shape {want}; got {tuple(t.shape)}")
+    for got, exp in zip(t.shape[t.dim() - nd:], trailing):
+        if (exp is not None and got != exp) or got < 1:
+            raise ValueError(f"{name} must have shape {want}; got {tuple(t.shape)}")
+
+
+def check_gamma(gamma, name: str = "gamma") -> float:
+    """Discount factors live in [0, 1)."""
+    g = check_real(gamma, name)
+    if not 0.0 <= g < 1.0:
+        raise ValueError(f"{name} must be in [0, 1); got {g}")
+    return g
+
+
+def check_real(x, name: str) -> float:
+    """A finite real scalar (Python, numpy or 0-dim torch)."""
+    if isinstance(x, torch.Tensor):
+        if x.numel() != 1:
+            raise ValueError(f"{name} must be a scalar; got a tensor of shape {tuple(x.shape)}")
+        x = x.item()
+    if isinstance(x, bool) or not isinstance(x, (Real, np.floating, np.integer)):
+        raise ValueError(f"{name} must be a real number; got {type(x).__name__}")
+    x = float(x)
+    if not math.isfinite(x):
+        raise ValueError(f"{name} must be finite; got {x}")
+    return x
+
+
+def check_positive(x, name: str) -> float:
+    v = check_real(x, name)
+    if v <= 0:
+        raise ValueError(f"{name} must be > 0; got {v}")
+    return v
+
+
+def check_probability(x, name: str) -> float:
+    v = check_real(x, name)
+    if not 0.0 <= v <= 1.0:
+        raise ValueError(f"{name} must be in [0, 1]; got {v}")
+    return v
+
+
+def check_int(n, name: str, minimum: int = 1) -> int:
+    """An integer >= ``minimum`` (booleans are rejected)."""
+    if isinstance(n, bool) or not isinstance(n, (Integral, np.integer)):
+        raise ValueError(f"{name} must be an integer >= {minimum}; got {n!r}")
+    if n < minimum:
+        raise ValueError(f"{name} must be an integer >= {minimum}; got {n}")
+    return int(n)
+
+
+def check_stochastic(t: torch.Tensor, name: str, atol: float = 1e-8) -> None:
+    """Rows along the last axis are probability vectors: non-negative and summing to 1."""
+    if bool((t < -atol).any()):
+        raise ValueError(f"{name} has negative entries; rows along the last axis must be probabilities")
+    if not bool(torch.allclose(t.sum(-1), torch.ones((), dtype=t.dtype), atol=atol, rtol=0.0)):
+        raise ValueError(f"{name} rows (last axis) must sum to 1; max deviation "
+                         f"{float((t.sum(-1) - 1).abs().max()):.3g}")
+
+
+def broadcast_batch(name_shapes: dict[str, torch.Size], trailing: dict[str, int]) -> torch.Size:
+    """Broadcast the leading (batch) shapes of several arguments, naming them on failure."""
+    shapes = {n: tuple(s[: len(s) - trailing[n]]) for n, s in name_shapes.items()}
+    try:
+        return torch.broadcast_shapes(*shapes.values())
+    except RuntimeError as exc:
+        desc = ", ".join(f"{n}: {s}" for n, s in shapes.items())
+        raise ValueError(f"batch dimensions do not broadcast ({desc})") from exc

@@ -1,0 +1,66 @@
+"""The explicit ("teacher") batch updates that the attention constructions reproduce.
+
+All functions batch over leading dimensions: ``w`` (..., d), features (..., N, d), rewards (..., N).
+Chapter 1 introduces them; chapter 3 (TD) and chapter 4 (SARSA) prove the constructions equal them.
+"""
+from __future__ import annotations
+
+import torch
+
+from ._validation import (as_tensor, broadcast_batch, check_gamma, check_positive, check_shape)
+
+__all__ = ["td_errors", "batch_td_update", "batch_sarsa_update"]
+
+
+def _transition_batch(w, x, x_next, rewards, names=("w", "x", "x_next", "rewards")):
+    w = as_tensor(w, names[0])
+    x = as_tensor(x, names[1], dtype=w.dtype)
+    check_shape(w, names[0], (None,))
+    d = w.shape[-1]
+    check_shape(x, names[1], (None, d))
+    N = x.shape[-2]
+    x_next = as_tensor(x_next, names[2], dtype=w.dtype)
+    check_shape(x_next, names[2], (N, d))
+    rewards = as_tensor(rewards, names[3], dtype=w.dtype)
+    check_shape(rewards, names[3], (N,))
+    broadcast_batch(dict(zip(names, (w.shape, x.shape, x_next.shape, rewards.shape))),
+                    dict(zip(names, (1, 2, 2, 1))))
+    return w, x, x_next, rewards
+
+
+def td_errors(w, x, x_next, rewards, gamma) -> torch.Tensor:
+    """``delta_t = R_t + gamma w^T x'_t - w^T x_t``, shape ``(..., N)``."""
+    w, x, x_next, rewards = _transition_batch(w, x, x_next, rewards)
+    g = check_gamma(gamma)
+    return rewards + g * (x_next @ w.unsqueeze(-1)).squeeze(-1) - (x @ w.unsqueeze(-1)).squeeze(-1)
+
+
+def batch_td_update(w, x, x_next, rewards, gamma, C=None) -> torch.Tensor:
+    """One step of batch TD(0): ``w + (1/N) C sum_t delta_t(w) x_t`` (``C = I`` if omitted).
+
+    ``x`` (..., N, d) are the features ``x(s_j)``, ``x_next`` (..., N, d) the successor features
+    ``x(s_{j+1})`` (raw, not multiplied by gamma), ``rewards`` (..., N), ``C`` (..., d, d) a preconditioner
+    (for example ``alpha * I``). Chapter 3 proves that one masked linear-attention layer computes it.
+    """
+    w, x, x_next, rewards = _transition_batch(w, x, x_next, rewards)
+    delta = td_errors(w, x, x_next, rewards, gamma)
+    step = (delta.unsqueeze(-1) * x).mean(-2)
+    if C is not None:
+        C = as_tensor(C, "C", dtype=w.dtype)
+        check_shape(C, "C", (w.shape[-1], w.shape[-1]))
+        step = (C @ step.unsqueeze(-1)).squeeze(-1)
+    return w + step
+
+
+def batch_sarsa_update(w, phi, phi_next, rewards, alpha, gamma) -> torch.Tensor:
+    """Batch semi-gradient SARSA ([LL26] eq. 2): ``w + (alpha/N) sum_t delta_t(w) phi_t``.
+
+    ``delta_t = R_t + gamma w^T phi'_t - w^T phi_t`` with ``phi_t = phi(S_t, A_t)`` and
+    ``phi'_t = phi(S'_t, A'_t)`` (A'_t the sampled successor action). With one-hot features this is a
+    *sum* over visits of each pair scaled by alpha/N, not a per-pair mean. Chapter 4 proves that one
+    linear-attention block computes it.
+    """
+    w, phi, phi_next, rewards = _transition_batch(w, phi, phi_next, rewards, ("w", "phi", "phi_next", "rewards"))
+    a = check_positive(alpha, "alpha")
+    delta = td_errors(w, phi, phi_next, rewards, gamma)
+    return w + a * (delta.unsqueeze(-1) * phi).mean(-2)

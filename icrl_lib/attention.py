@@ -1,0 +1,68 @@
+"""Single-head linear self-attention with a residual connection (chapter 2, MATH.md section 2).
+
+[LL26] form: tokens are the columns of ``H`` in R^{D x (N+1)} (columns 1..N are context tokens, column
+N+1 is the query) and
+
+    LSA_{P,V}(H) = H + (1/N) V H (H^T P H),
+
+with ``V`` (D x D) the value/output matrix and ``P`` (D x D) the merged key-query matrix. With
+``mask=True`` the query column is removed as a *source* ([W25]: ``H + (1/N) V H M (H^T P H)`` with
+``M = diag(1, ..., 1, 0)``); it still receives an update.
+"""
+from __future__ import annotations
+
+from typing import Iterable, Sequence
+
+import torch
+
+from ._validation import as_tensor, broadcast_batch, check_shape
+
+__all__ = ["linear_self_attention", "apply_layers", "lsa_unchecked"]
+
+
+def lsa_unchecked(H: torch.Tensor, P: torch.Tensor, V: torch.Tensor, mask: bool = False) -> torch.Tensor:
+    """The layer without input checks, for hot training loops; same conventions as :func:`linear_self_attention`."""
+    N = H.shape[-1] - 1
+    src = H
+    if mask:
+        src = H.clone()
+        src[..., -1] = 0
+    # (V H M)(H^T P H) = V (H M H^T) P H: a D x D moment instead of an (N+1) x (N+1) score matrix.
+    moment = src @ H.transpose(-1, -2)
+    return H + (V @ moment @ P @ H) / N
+
+
+def linear_self_attention(H, P, V, mask: bool = False) -> torch.Tensor:
+    """Apply one [LL26] linear self-attention layer ``H + (1/N) V H (H^T P H)``.
+
+    Args:
+        H: prompt ``(..., D, N+1)``; the last column is the query, ``N >= 1`` context columns.
+        P: key-query matrix ``(..., D, D)``; V: value matrix ``(..., D, D)`` (batch dimensions broadcast).
+        mask: remove the query column as a source ([W25]).
+
+    Returns ``(..., D, N+1)`` in the common dtype of the inputs.
+    """
+    H = as_tensor(H, "H")
+    check_shape(H, "H", (None, None))
+    D, cols = H.shape[-2:]
+    if cols < 2:
+        raise ValueError(f"H must have at least 2 columns (N >= 1 context tokens and a query); got shape {tuple(H.shape)}")
+    P = as_tensor(P, "P", dtype=H.dtype)
+    V = as_tensor(V, "V", dtype=H.dtype)
+    check_shape(P, "P", (D, D))
+    check_shape(V, "V", (D, D))
+    broadcast_batch({"H": H.shape, "P": P.shape, "V": V.shape}, {"H": 2, "P": 2, "V": 2})
+    return lsa_unchecked(H, P, V, mask=bool(mask))
+
+
+def apply_layers(H, layers: Sequence[tuple] | Iterable[tuple], mask: bool = False) -> torch.Tensor:
+    """Apply :func:`linear_self_attention` once per ``(P, V)`` pair in ``layers``, in order."""
+    layers = list(layers)
+    if not layers:
+        raise ValueError("layers must contain at least one (P, V) pair")
+    out = H
+    for i, pair in enumerate(layers):
+        if not isinstance(pair, (tuple, list)) or len(pair) != 2:
+            raise ValueError(f"layers[{i}] must be a (P, V) pair")
+        out = linear_self_attention(out, pair[0], pair[1], mask=mask)
+    return out

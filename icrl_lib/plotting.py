@@ -1,0 +1,92 @@
+"""One house style for every figure of the book, and the few plot types the chapters share.
+
+Colours: a colour-blind-safe palette (Okabe-Ito), one fixed colour per agent/method so that a method
+looks the same in every chapter; diverging heatmaps are centred at zero.
+"""
+from __future__ import annotations
+
+from typing import Sequence
+
+import matplotlib as mpl
+import matplotlib.pyplot as plt
+import numpy as np
+import torch
+
+__all__ = ["PALETTE", "METHOD_COLORS", "set_style", "heatmap", "block_heatmap", "line_with_band", "to_numpy"]
+
+PALETTE = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#F0E442", "#000000"]
+METHOD_COLORS = {
+    "transformer": "#0072B2", "teacher": "#D55E00", "oracle": "#009E73", "random": "#7F7F7F",
+    "td": "#CC79A7", "sarsa": "#D55E00", "actor-critic": "#E69F00", "gd": "#D55E00",
+}
+
+
+def to_numpy(x) -> np.ndarray:
+    if isinstance(x, torch.Tensor):
+        return x.detach().cpu().numpy()
+    return np.asarray(x)
+
+
+def set_style() -> None:
+    """Apply the house style (called by :func:`icrl_lib.notebook.setup`)."""
+    mpl.rcParams.update({
+        "figure.figsize": (6.4, 3.8), "figure.dpi": 100, "savefig.dpi": 100,
+        "font.size": 10, "axes.titlesize": 11, "axes.labelsize": 10, "legend.fontsize": 9,
+        "axes.spines.top": False, "axes.spines.right": False, "axes.grid": True, "grid.alpha": 0.3,
+        "axes.prop_cycle": mpl.cycler(color=PALETTE), "lines.linewidth": 1.8,
+        "image.cmap": "RdBu_r", "figure.constrained_layout.use": True,
+        # Reproducible image bytes: no timestamps or software versions in the files.
+        "svg.hashsalt": "icrl-book", "path.simplify": True,
+    })
+
+
+def heatmap(ax, M, title: str = "", row_labels: Sequence[str] | None = None,
+            col_labels: Sequence[str] | None = None, annotate: bool = False, vmax: float | None = None,
+            colorbar: bool = True, fmt: str = "{:.2f}"):
+    """Diverging heatmap of a matrix centred at 0 (red positive, blue negative)."""
+    A = to_numpy(M).astype(float)
+    if A.ndim != 2:
+        raise ValueError(f"M must be a matrix; got shape {A.shape}")
+    v = float(np.abs(A).max()) if vmax is None else float(vmax)
+    v = v if v > 0 else 1.0
+    im = ax.imshow(A, cmap="RdBu_r", vmin=-v, vmax=v, interpolation="nearest")
+    ax.grid(False)
+    ax.set_title(title)
+    for labels, setter, n in ((row_labels, ax.set_yticks, A.shape[0]), (col_labels, ax.set_xticks, A.shape[1])):
+        if labels is not None:
+            if len(labels) != n:
+                raise ValueError(f"expected {n} labels; got {len(labels)}")
+            setter(range(n), labels)
+    if annotate:
+        for i in range(A.shape[0]):
+            for j in range(A.shape[1]):
+                ax.text(j, i, fmt.format(A[i, j]), ha="center", va="center", fontsize=7,
+                        color="white" if abs(A[i, j]) > 0.6 * v else "black")
+    if colorbar:
+        ax.figure.colorbar(im, ax=ax, shrink=0.8)
+    return im
+
+
+def block_heatmap(ax, M, row_blocks: Sequence[tuple[str, int]], col_blocks: Sequence[tuple[str, int]],
+                  title: str = "", **kwargs):
+    """Heatmap with labelled blocks: ``row_blocks = [("phi", d), ("phi'", d), ...]``; lines separate blocks."""
+    A = to_numpy(M)
+    if sum(n for _, n in row_blocks) != A.shape[0] or sum(n for _, n in col_blocks) != A.shape[1]:
+        raise ValueError(f"block sizes must add up to the matrix shape {A.shape}")
+    im = heatmap(ax, A, title=title, **kwargs)
+    for blocks, line, set_ticks, n in ((row_blocks, ax.axhline, ax.set_yticks, A.shape[0]),
+                                       (col_blocks, ax.axvline, ax.set_xticks, A.shape[1])):
+        edges = np.cumsum([0] + [k for _, k in blocks])
+        for e in edges[1:-1]:
+            line(e - 0.5, color="black", linewidth=0.8)
+        set_ticks((edges[:-1] + edges[1:]) / 2 - 0.5, [name for name, _ in blocks])
+    return im
+
+
+def line_with_band(ax, x, mean, low=None, high=None, label: str | None = None, color: str | None = None, **kw):
+    """A mean curve with an optional shaded interval (for example a 95% confidence interval)."""
+    x, mean = to_numpy(x), to_numpy(mean)
+    (line,) = ax.plot(x, mean, label=label, color=color, **kw)
+    if low is not None and high is not None:
+        ax.fill_between(x, to_numpy(low), to_numpy(high), color=line.get_color(), alpha=0.2, linewidth=0)
+    return line
