@@ -32,6 +32,8 @@ def as_tensor(x, name: str, dtype: torch.dtype | None = None) -> torch.Tensor:
         if arr.dtype == object or not (np.issubdtype(arr.dtype, np.number) or arr.dtype == bool):
             raise ValueError(f"{name} must be an array of numbers; got dtype {arr.dtype}")
         t = torch.from_numpy(np.array(arr, copy=True))
+    if t.is_complex():  # casting to a real dtype would silently drop the imaginary part
+        raise ValueError(f"{name} must be real; got complex dtype {t.dtype}")
     if dtype is not None:
         t = t.to(dtype)
     elif not t.is_floating_point():
@@ -78,6 +80,7 @@ def check_real(x, name: str) -> float:
 
 
 def check_positive(x, name: str) -> float:
+    """A finite real scalar > 0."""
     v = check_real(x, name)
     if v <= 0:
         raise ValueError(f"{name} must be > 0; got {v}")
@@ -85,6 +88,7 @@ def check_positive(x, name: str) -> float:
 
 
 def check_probability(x, name: str) -> float:
+    """A finite real scalar in [0, 1]."""
     v = check_real(x, name)
     if not 0.0 <= v <= 1.0:
         raise ValueError(f"{name} must be in [0, 1]; got {v}")
@@ -100,8 +104,14 @@ def check_int(n, name: str, minimum: int = 1) -> int:
     return int(n)
 
 
-def check_stochastic(t: torch.Tensor, name: str, atol: float = 1e-8) -> None:
-    """Rows along the last axis are probability vectors: non-negative and summing to 1."""
+def check_stochastic(t: torch.Tensor, name: str, atol: float | None = None) -> None:
+    """Rows along the last axis are probability vectors: non-negative and summing to 1.
+
+    ``atol`` defaults to 1e-8, widened to a few rounding errors per entry for low-precision dtypes so that
+    float32 policies (for example ``softmax_policy`` of a float32 Q table) are accepted.
+    """
+    if atol is None:
+        atol = max(1e-8, 4 * t.shape[-1] * torch.finfo(t.dtype).eps) if t.is_floating_point() else 1e-8
     if bool((t < -atol).any()):
         raise ValueError(f"{name} has negative entries; rows along the last axis must be probabilities")
     if not bool(torch.allclose(t.sum(-1), torch.ones((), dtype=t.dtype), atol=atol, rtol=0.0)):

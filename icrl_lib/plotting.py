@@ -22,6 +22,7 @@ METHOD_COLORS = {
 
 
 def to_numpy(x) -> np.ndarray:
+    """A numpy view of a tensor (detached, on the CPU) or array-like, for plotting."""
     if isinstance(x, torch.Tensor):
         return x.detach().cpu().numpy()
     return np.asarray(x)
@@ -71,6 +72,11 @@ def block_heatmap(ax, M, row_blocks: Sequence[tuple[str, int]], col_blocks: Sequ
                   title: str = "", **kwargs):
     """Heatmap with labelled blocks: ``row_blocks = [("phi", d), ("phi'", d), ...]``; lines separate blocks."""
     A = to_numpy(M)
+    if A.ndim != 2:
+        raise ValueError(f"M must be a matrix; got shape {A.shape}")
+    for arg, blocks in (("row_blocks", row_blocks), ("col_blocks", col_blocks)):
+        if any(isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1 for _, n in blocks):
+            raise ValueError(f"{arg} sizes must be positive integers; got {[n for _, n in blocks]}")
     if sum(n for _, n in row_blocks) != A.shape[0] or sum(n for _, n in col_blocks) != A.shape[1]:
         raise ValueError(f"block sizes must add up to the matrix shape {A.shape}")
     im = heatmap(ax, A, title=title, **kwargs)

@@ -8,6 +8,7 @@ timings, execution counts renumbered from 1, and the ``language_info`` block red
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 import time
@@ -16,6 +17,7 @@ from pathlib import Path
 import nbformat
 from nbclient import NotebookClient
 
+TIMINGS = Path(__file__).resolve().parent.parent / "book" / "_static" / "execution_times.json"
 KERNELSPEC = {"display_name": "Python 3", "language": "python", "name": "python3"}
 
 
@@ -28,7 +30,7 @@ def normalise(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
     count = 0
     for i, cell in enumerate(nb.cells):
         cell.id = f"cell-{i:03d}"
-        keep = {k: v for k, v in cell.metadata.items() if k in ("tags", "raw_mimetype")}
+        keep = {k: v for k, v in cell.metadata.items() if k in ("tags", "mystnb", "raw_mimetype")}
         cell.metadata = nbformat.from_dict(keep)
         if cell.cell_type == "code":
             count += 1
@@ -63,8 +65,13 @@ def main(argv: list[str] | None = None) -> int:
     for path in args.notebooks:
         if path.suffix != ".ipynb" or not path.exists():
             parser.error(f"notebooks: {path} is not an existing .ipynb file")
+    # Wall times are recorded for the reproducibility appendix (which shows them without nbval checks).
+    timings = json.loads(TIMINGS.read_text()) if TIMINGS.exists() else {}
+    for path in args.notebooks:
         seconds = run(path, args.timeout)
+        timings[path.stem] = round(seconds, 1)
         print(f"{path}: executed in {seconds:.1f} s", flush=True)
+        TIMINGS.write_text(json.dumps(dict(sorted(timings.items())), indent=1) + "\n")
     return 0
 
 
