@@ -5,6 +5,7 @@ Modules (one job each): ``mdp`` (finite MDPs, exact evaluation, sampling), ``fea
 ``icl_regression`` (the in-context regression warm-up of chapter 2), ``symbolic`` (sympy builders for
 proofs), ``plotting`` (house style) and ``notebook`` (chapter setup, rounded printing).
 """
-from . import algorithms, attention, features, mdp, notebook, plotting, policies  # noqa: F401
+from . import algorithms, attention, control, features, mdp, notebook, plotting, policies, tabular_rl  # noqa: F401
+from . import icl_regression, symbolic  # noqa: F401
 
 __version__ = "0.1.0"

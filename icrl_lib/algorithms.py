@@ -9,7 +9,7 @@ import torch
 
 from ._validation import (as_tensor, broadcast_batch, check_gamma, check_positive, check_shape)
 
-__all__ = ["td_errors", "batch_td_update", "batch_sarsa_update"]
+__all__ = ["td_errors", "batch_td_update", "batch_sarsa_update", "batch_actor_critic_update"]
 
 
 def _transition_batch(w, x, x_next, rewards, names=("w", "x", "x_next", "rewards")):
@@ -48,6 +48,8 @@ def batch_td_update(w, x, x_next, rewards, gamma, C=None) -> torch.Tensor:
     if C is not None:
         C = as_tensor(C, "C", dtype=w.dtype)
         check_shape(C, "C", (w.shape[-1], w.shape[-1]))
+        broadcast_batch({"w": w.shape, "x": x.shape, "x_next": x_next.shape, "rewards": rewards.shape,
+                         "C": C.shape}, {"w": 1, "x": 2, "x_next": 2, "rewards": 1, "C": 2})
         step = (C @ step.unsqueeze(-1)).squeeze(-1)
     return w + step
 
@@ -64,3 +66,29 @@ def batch_sarsa_update(w, phi, phi_next, rewards, alpha, gamma) -> torch.Tensor:
     a = check_positive(alpha, "alpha")
     delta = td_errors(w, phi, phi_next, rewards, gamma)
     return w + a * (delta.unsqueeze(-1) * phi).mean(-2)
+
+
+def batch_actor_critic_update(w, theta, x, x_next, rewards, psi, alpha, beta, gamma
+                              ) -> tuple[torch.Tensor, torch.Tensor]:
+    """One batch actor-critic step (MATH.md section 4, our construction; chapter 1, proved in chapter 5).
+
+    ``delta_t = R_t + gamma w^T x'_t - w^T x_t`` (the critic's TD error, all with the old ``w``);
+    ``w+ = w + (alpha/N) sum_t delta_t x_t`` and ``theta+ = theta + (beta/N) sum_t delta_t psi_t``.
+
+    Shapes: ``w`` (..., d), ``x`` and ``x_next`` (..., N, d) critic features of ``S_t`` and ``S'_t``,
+    ``rewards`` (..., N), ``theta`` (..., d_actor), ``psi`` (..., N, d_actor) the score vectors
+    ``psi_t = grad_theta log pi_theta(A_t|S_t)`` (see ``policies.softmax_actor_scores``). Leading batch
+    dimensions broadcast. Returns ``(w_new, theta_new)``.
+    """
+    w, x, x_next, rewards = _transition_batch(w, x, x_next, rewards)
+    theta = as_tensor(theta, "theta", dtype=w.dtype)
+    check_shape(theta, "theta", (None,))
+    psi = as_tensor(psi, "psi", dtype=w.dtype)
+    check_shape(psi, "psi", (x.shape[-2], theta.shape[-1]))
+    broadcast_batch({"w": w.shape, "x": x.shape, "theta": theta.shape, "psi": psi.shape},
+                    {"w": 1, "x": 2, "theta": 1, "psi": 2})
+    a = check_positive(alpha, "alpha")
+    b = check_positive(beta, "beta")
+    delta = td_errors(w, x, x_next, rewards, gamma).unsqueeze(-1)
+    # Both updates share the one scalar delta_t per transition: this is why one attention head suffices.
+    return w + a * (delta * x).mean(-2), theta + b * (delta * psi).mean(-2)

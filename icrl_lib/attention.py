@@ -7,7 +7,8 @@ N+1 is the query) and
 
 with ``V`` (D x D) the value/output matrix and ``P`` (D x D) the merged key-query matrix. With
 ``mask=True`` the query column is removed as a *source* ([W25]: ``H + (1/N) V H M (H^T P H)`` with
-``M = diag(1, ..., 1, 0)``); it still receives an update.
+``M = diag(1, ..., 1, 0)``); it still receives an update. A general ``(N+1) x (N+1)`` matrix ``M`` can be
+passed as ``mask`` (for example [W25]'s eligibility-trace mask for TD(lambda), chapter 3).
 """
 from __future__ import annotations
 
@@ -20,11 +21,13 @@ from ._validation import as_tensor, broadcast_batch, check_shape
 __all__ = ["linear_self_attention", "apply_layers", "lsa_unchecked"]
 
 
-def lsa_unchecked(H: torch.Tensor, P: torch.Tensor, V: torch.Tensor, mask: bool = False) -> torch.Tensor:
+def lsa_unchecked(H: torch.Tensor, P: torch.Tensor, V: torch.Tensor, mask=False) -> torch.Tensor:
     """The layer without input checks, for hot training loops; same conventions as :func:`linear_self_attention`."""
     N = H.shape[-1] - 1
     src = H
-    if mask:
+    if isinstance(mask, torch.Tensor):
+        src = H @ mask
+    elif mask:
         src = H.clone()
         src[..., -1] = 0
     # (V H M)(H^T P H) = V (H M H^T) P H: a D x D moment instead of an (N+1) x (N+1) score matrix.
@@ -32,13 +35,14 @@ def lsa_unchecked(H: torch.Tensor, P: torch.Tensor, V: torch.Tensor, mask: bool 
     return H + (V @ moment @ P @ H) / N
 
 
-def linear_self_attention(H, P, V, mask: bool = False) -> torch.Tensor:
+def linear_self_attention(H, P, V, mask=False) -> torch.Tensor:
     """Apply one [LL26] linear self-attention layer ``H + (1/N) V H (H^T P H)``.
 
     Args:
         H: prompt ``(..., D, N+1)``; the last column is the query, ``N >= 1`` context columns.
         P: key-query matrix ``(..., D, D)``; V: value matrix ``(..., D, D)`` (batch dimensions broadcast).
-        mask: remove the query column as a source ([W25]).
+        mask: ``True`` removes the query column as a source ([W25]); a matrix ``M`` of shape
+            ``(N+1, N+1)`` gives the general form ``H + (1/N) V H M (H^T P H)``.
 
     Returns ``(..., D, N+1)`` in the common dtype of the inputs.
     """
@@ -52,10 +56,14 @@ def linear_self_attention(H, P, V, mask: bool = False) -> torch.Tensor:
     check_shape(P, "P", (D, D))
     check_shape(V, "V", (D, D))
     broadcast_batch({"H": H.shape, "P": P.shape, "V": V.shape}, {"H": 2, "P": 2, "V": 2})
-    return lsa_unchecked(H, P, V, mask=bool(mask))
+    if isinstance(mask, bool):
+        return lsa_unchecked(H, P, V, mask=mask)
+    M = as_tensor(mask, "mask", dtype=H.dtype)
+    check_shape(M, "mask", (cols, cols), batch=False)
+    return lsa_unchecked(H, P, V, mask=M)
 
 
-def apply_layers(H, layers: Sequence[tuple] | Iterable[tuple], mask: bool = False) -> torch.Tensor:
+def apply_layers(H, layers: Sequence[tuple] | Iterable[tuple], mask=False) -> torch.Tensor:
     """Apply :func:`linear_self_attention` once per ``(P, V)`` pair in ``layers``, in order."""
     layers = list(layers)
     if not layers:

@@ -14,7 +14,10 @@ __all__ = ["one_hot_state", "one_hot_state_action", "state_action_table", "rando
 
 
 def _indices(x, name: str, upper: int) -> torch.Tensor:
-    t = torch.as_tensor(np.asarray(x) if not isinstance(x, torch.Tensor) else x)
+    try:
+        t = torch.as_tensor(np.asarray(x) if not isinstance(x, torch.Tensor) else x)
+    except (TypeError, ValueError) as exc:  # strings, ragged lists, objects
+        raise ValueError(f"{name} must hold integer indices; got {type(x).__name__}") from exc
     if t.is_floating_point() or t.is_complex() or t.dtype == torch.bool:
         raise ValueError(f"{name} must hold integer indices; got dtype {t.dtype}")
     t = t.long()

@@ -40,18 +40,20 @@ class TabularMDP:
     rho0: torch.Tensor | None = None
 
     def __post_init__(self):
-        P = as_tensor(self.P, "P", dtype=_F64)
+        P = as_tensor(self.P, "P")
         check_shape(P, "P", (None, None, None), batch=False)
         S, A, S2 = P.shape
         if S2 != S:
             raise ValueError(f"P must have shape (S, A, S); got {tuple(P.shape)}")
         check_stochastic(P, "P")
+        P = P.to(_F64)
         r = as_tensor(self.r, "r", dtype=_F64)
         check_shape(r, "r", (S, A), batch=False)
         gamma = check_gamma(self.gamma)
-        rho0 = torch.full((S,), 1.0 / S, dtype=_F64) if self.rho0 is None else as_tensor(self.rho0, "rho0", _F64)
+        rho0 = torch.full((S,), 1.0 / S, dtype=_F64) if self.rho0 is None else as_tensor(self.rho0, "rho0")
         check_shape(rho0, "rho0", (S,), batch=False)
         check_stochastic(rho0, "rho0")
+        rho0 = rho0.to(_F64)
         for k, v in (("P", P), ("r", r), ("gamma", gamma), ("rho0", rho0)):
             object.__setattr__(self, k, v)
 
@@ -74,18 +76,20 @@ class MarkovRewardProcess:
     rho0: torch.Tensor | None = None
 
     def __post_init__(self):
-        P = as_tensor(self.P, "P", dtype=_F64)
+        P = as_tensor(self.P, "P")
         check_shape(P, "P", (None, None), batch=False)
         S = P.shape[0]
         if P.shape[1] != S:
             raise ValueError(f"P must have shape (S, S); got {tuple(P.shape)}")
         check_stochastic(P, "P")
+        P = P.to(_F64)
         r = as_tensor(self.r, "r", dtype=_F64)
         check_shape(r, "r", (S,), batch=False)
         gamma = check_gamma(self.gamma)
-        rho0 = torch.full((S,), 1.0 / S, dtype=_F64) if self.rho0 is None else as_tensor(self.rho0, "rho0", _F64)
+        rho0 = torch.full((S,), 1.0 / S, dtype=_F64) if self.rho0 is None else as_tensor(self.rho0, "rho0")
         check_shape(rho0, "rho0", (S,), batch=False)
         check_stochastic(rho0, "rho0")
+        rho0 = rho0.to(_F64)
         for k, v in (("P", P), ("r", r), ("gamma", gamma), ("rho0", rho0)):
             object.__setattr__(self, k, v)
 
@@ -145,10 +149,10 @@ def boyan_chain(n_states: int, gamma: float = 0.9, seed: int = 0) -> MarkovRewar
 def _check_policy(mdp: TabularMDP, pi) -> torch.Tensor:
     if not isinstance(mdp, TabularMDP):
         raise ValueError(f"mdp must be a TabularMDP; got {type(mdp).__name__}")
-    pi = as_tensor(pi, "pi", dtype=_F64)
+    pi = as_tensor(pi, "pi")
     check_shape(pi, "pi", (mdp.n_states, mdp.n_actions), batch=False)
     check_stochastic(pi, "pi")
-    return pi
+    return pi.to(_F64)
 
 
 def policy_transition(mdp: TabularMDP, pi) -> tuple[torch.Tensor, torch.Tensor]:
@@ -219,12 +223,13 @@ def value_iteration(mdp: TabularMDP, tol: float = 1e-10, max_iters: int = 100_00
 
 def stationary_distribution(P) -> torch.Tensor:
     """Stationary distribution ``d`` with ``d^T P = d^T`` of an ``(S, S)`` stochastic matrix (least squares)."""
-    P = as_tensor(P, "P", dtype=_F64)
+    P = as_tensor(P, "P")
     check_shape(P, "P", (None, None), batch=False)
     S = P.shape[0]
     if P.shape[1] != S:
         raise ValueError(f"P must have shape (S, S); got {tuple(P.shape)}")
     check_stochastic(P, "P")
+    P = P.to(_F64)
     A = torch.cat([P.T - torch.eye(S, dtype=_F64), torch.ones(1, S, dtype=_F64)])
     b = torch.cat([torch.zeros(S, dtype=_F64), torch.ones(1, dtype=_F64)])
     d = torch.linalg.lstsq(A, b.unsqueeze(-1)).solution.squeeze(-1)

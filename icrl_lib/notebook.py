@@ -50,10 +50,11 @@ def fmt(x, sig: int | None = None) -> str:
     """Format a number (or 0-dim tensor/array) with ``sig`` significant digits; tiny values in e-notation."""
     sig = _SIG if sig is None else sig
     if isinstance(x, torch.Tensor) or isinstance(x, np.ndarray):
-        if np.size(x) != 1:
+        # np.size() of a torch tensor is its bound .size method, so count elements per type.
+        if (x.numel() if isinstance(x, torch.Tensor) else x.size) != 1:
             return np.array2string(np.asarray(x.tolist() if isinstance(x, torch.Tensor) else x, dtype=float),
                                    formatter={"float_kind": lambda v: fmt(v, sig)})
-        x = float(x.item() if isinstance(x, torch.Tensor) else x)
+        x = x.item()  # works for any single-element array (float() rejects ndim > 0 in numpy 2)
     x = float(x)
     if x == 0:
         return "0"
