@@ -7,5 +7,7 @@ proofs), ``plotting`` (house style) and ``notebook`` (chapter setup, rounded pri
 """
 from . import algorithms, attention, control, features, mdp, notebook, plotting, policies, tabular_rl  # noqa: F401
 from . import icl_regression, symbolic  # noqa: F401
+from . import td_pretraining, transformer  # noqa: F401
+from . import constructions, prompts, symbolic_rl  # noqa: F401
 
 __version__ = "0.1.0"

@@ -22,7 +22,8 @@ import sympy as sp
 from sympy import BlockMatrix, Identity, MatrixExpr, ZeroMatrix, block_collapse
 
 __all__ = ["symbol_matrix", "symbol_vector", "symbolic_lsa", "query_mask", "block_lsa",
-           "token_second_moment", "block_lsa_query_output", "collapse", "is_zero_matrix"]
+           "token_second_moment", "block_lsa_query_output", "collapse", "is_zero_matrix",
+           "block_td_prompt", "block_td_construction", "symbolic_td_prompt", "symbolic_td_construction"]
 
 
 def _check_size(n, name: str) -> None:
@@ -153,3 +154,70 @@ def is_zero_matrix(expr) -> bool:
     if isinstance(expr, (sp.Basic, int, float)):
         return sp.simplify(expr) == 0
     raise ValueError(f"expr must be a sympy matrix or matrix expression; got {type(expr).__name__}")
+
+
+# --- In-context TD ([W25], chapter 3) -------------------------------------------------------------------
+
+def block_td_prompt(X, X_next, bottom, x_q, gamma, query_bottom=None) -> BlockMatrix:
+    """The [W25] TD prompt as a 3 x 2 BlockMatrix (row blocks ``d, d, 1``; column blocks ``n, 1``). Chapter 3.
+
+    ``X`` and ``X_next`` are ``d x n`` (columns ``x(s_j)`` and ``x(s_{j+1})``), ``bottom`` the ``1 x n``
+    bottom row (the rewards in the prompt, the TD errors at ``w_l`` after ``l`` layers), ``x_q`` the
+    ``d x 1`` query features and ``query_bottom`` the query's ``1 x 1`` bottom entry (default 0).
+    """
+    d = X.shape[0]
+    if query_bottom is None:
+        query_bottom = ZeroMatrix(1, 1)
+    return BlockMatrix([[X, x_q], [gamma * X_next, ZeroMatrix(d, 1)], [bottom, query_bottom]])
+
+
+def block_td_construction(d, C) -> tuple[BlockMatrix, BlockMatrix]:
+    """[W25]'s layer as 3 x 3 BlockMatrices ``(P, V)`` in the book convention (chapter 3).
+
+    ``P = [[-C^T, C^T, 0], [0, 0, 0], [0, 0, 0]]`` (key-query, [W25]'s ``Q``) and ``V = e_D e_D^T``
+    (value, [W25]'s ``P``), row/column blocks ``(d, d, 1)``; ``C`` is a ``d x d`` matrix expression and
+    ``d`` may be a symbol. Mirrors :func:`icrl_lib.constructions.td_construction`.
+    """
+    Z = ZeroMatrix
+    P = BlockMatrix([[-C.T, C.T, Z(d, 1)], [Z(d, d), Z(d, d), Z(d, 1)], [Z(1, d), Z(1, d), Z(1, 1)]])
+    V = BlockMatrix([[Z(d, d), Z(d, d), Z(d, 1)], [Z(d, d), Z(d, d), Z(d, 1)], [Z(1, d), Z(1, d), Identity(1)]])
+    return P, V
+
+
+def symbolic_td_prompt(x: sp.Matrix, x_next: sp.Matrix, r: sp.Matrix, x_q: sp.Matrix, gamma) -> sp.Matrix:
+    """The [W25] TD prompt as an explicit ``(2d+1) x (n+1)`` sympy Matrix (chapter 3).
+
+    ``x`` and ``x_next`` are ``d x n`` (one column per transition), ``r`` is ``1 x n`` or ``n x 1``,
+    ``x_q`` is ``d x 1``. Columns ``(x_j; gamma x'_j; r_j)`` then ``(x_q; 0; 0)``, as
+    :func:`icrl_lib.prompts.td_prompt`.
+    """
+    for name, A in (("x", x), ("x_next", x_next), ("r", r), ("x_q", x_q)):
+        if not isinstance(A, sp.MatrixBase):
+            raise ValueError(f"{name} must be an explicit sympy Matrix; got {type(A).__name__}")
+    d, n = x.shape
+    if x_next.shape != (d, n):
+        raise ValueError(f"x_next must have shape ({d}, {n}); got {x_next.shape}")
+    if r.shape not in ((1, n), (n, 1)):
+        raise ValueError(f"r must have shape (1, {n}); got {r.shape}")
+    if x_q.shape != (d, 1):
+        raise ValueError(f"x_q must have shape ({d}, 1); got {x_q.shape}")
+    r = r if r.shape == (1, n) else r.T
+    return sp.Matrix.vstack(sp.Matrix.hstack(x, x_q), sp.Matrix.hstack(gamma * x_next, sp.zeros(d, 1)),
+                            sp.Matrix.hstack(r, sp.zeros(1, 1)))
+
+
+def symbolic_td_construction(C: sp.Matrix) -> tuple[sp.Matrix, sp.Matrix]:
+    """[W25]'s layer ``(P, V)`` as explicit ``(2d+1) x (2d+1)`` sympy Matrices for an explicit ``d x d`` ``C``.
+
+    Same layout as :func:`block_td_construction` and :func:`icrl_lib.constructions.td_construction`. Chapter 3.
+    """
+    if not isinstance(C, sp.MatrixBase) or C.shape[0] != C.shape[1]:
+        raise ValueError(f"C must be a square explicit sympy Matrix; got {getattr(C, 'shape', type(C).__name__)}")
+    d = C.shape[0]
+    D = 2 * d + 1
+    P = sp.zeros(D, D)
+    P[:d, :d] = -C.T
+    P[:d, d:2 * d] = C.T
+    V = sp.zeros(D, D)
+    V[D - 1, D - 1] = 1
+    return P, V

@@ -65,10 +65,13 @@ def sample_boyan_tasks(n_tasks: int, n_states: int, d: int, gamma: float, genera
     mu = 0.01 + 0.98 * torch.rand(B, S, generator=generator, dtype=f64)
     feats = 2 * torch.rand(B, S, d, generator=generator, dtype=f64) - 1
     values = torch.linalg.solve(torch.eye(S, dtype=f64) - g * P, r.unsqueeze(-1)).squeeze(-1)
-    # Stationary distribution: the left eigenvector for eigenvalue 1, via a batched least-squares solve.
-    A = torch.cat([P.transpose(-1, -2) - torch.eye(S, dtype=f64), torch.ones(B, 1, S, dtype=f64)], dim=-2)
-    b = torch.cat([torch.zeros(B, S, 1, dtype=f64), torch.ones(B, 1, 1, dtype=f64)], dim=-2)
-    stat = torch.linalg.lstsq(A, b).solution.squeeze(-1).clamp_min(0)
+    # Stationary distribution: (P^T - I) mu = 0 with one equation replaced by sum(mu) = 1 (non-singular:
+    # Boyan chains are irreducible). A square solve, because batched lstsq is not bitwise reproducible.
+    A = P.transpose(-1, -2) - torch.eye(S, dtype=f64)
+    A[:, -1, :] = 1.0
+    b = torch.zeros(B, S, 1, dtype=f64)
+    b[:, -1] = 1.0
+    stat = torch.linalg.solve(A, b).squeeze(-1).clamp_min(0)
     stat = stat / stat.sum(-1, keepdim=True)
     return BoyanTasks(P.to(dtype), r.to(dtype), (mu / mu.sum(-1, keepdim=True)).to(dtype), feats.to(dtype),
                       values.to(dtype), stat.to(dtype))
