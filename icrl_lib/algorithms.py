@@ -70,7 +70,7 @@ def batch_sarsa_update(w, phi, phi_next, rewards, alpha, gamma) -> torch.Tensor:
 
 def batch_actor_critic_update(w, theta, x, x_next, rewards, psi, alpha, beta, gamma
                               ) -> tuple[torch.Tensor, torch.Tensor]:
-    """One batch actor-critic step (MATH.md section 4, our construction; chapter 1, proved in chapter 5).
+    """One batch actor-critic step (our construction; chapter 1, proved in chapter 5).
 
     ``delta_t = R_t + gamma w^T x'_t - w^T x_t`` (the critic's TD error, all with the old ``w``);
     ``w+ = w + (alpha/N) sum_t delta_t x_t`` and ``theta+ = theta + (beta/N) sum_t delta_t psi_t``.

@@ -1,4 +1,4 @@
-"""Single-head linear self-attention with a residual connection (chapter 2, MATH.md section 2).
+"""Single-head linear self-attention with a residual connection (chapter 2).
 
 [LL26] form: tokens are the columns of ``H`` in R^{D x (N+1)} (columns 1..N are context tokens, column
 N+1 is the query) and

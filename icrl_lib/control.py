@@ -4,7 +4,7 @@
 that loop with any update rule, so the same code drives the explicit SARSA and actor-critic updates of
 chapter 1 and, in later chapters, an attention block that was built or trained to compute them.
 
-Conventions (MATH.md sections 1, 3 and 4):
+Conventions (chapters 1, 4 and 5):
 
 - Parameters are one flat vector ``w`` of shape ``(d,)``. For SARSA ``d = |S||A|`` and ``q_w(s, a) =
   w^T phi(s, a)`` with tabular one-hot ``phi`` (``features.one_hot_state_action``). For actor-critic the
@@ -100,7 +100,7 @@ def sarsa_update_fn(n_states: int, n_actions: int, alpha: float, gamma: float) -
 
 def actor_critic_update_fn(n_states: int, n_actions: int, alpha: float, beta: float, gamma: float,
                            temperature: float = 1.0) -> UpdateFn:
-    """The explicit in-context actor-critic update on ``(w; theta)`` (chapter 1, MATH.md section 4, ours).
+    """The explicit in-context actor-critic update on ``(w; theta)`` (chapter 1; our construction).
 
     Tabular critic ``x(s) = e_s`` and softmax actor over ``f(s, a) = e_{s|A|+a}``. The score vectors
     ``psi_t`` are computed at the current ``theta`` (``policies.softmax_actor_scores``), then

@@ -1,6 +1,6 @@
 """Feature maps: tabular one-hot features for states and state-action pairs, and random features.
 
-Conventions (MATH.md section 1): state-action features ``phi(s, a)`` in R^d with the tabular choice
+Conventions (chapter 1): state-action features ``phi(s, a)`` in R^d with the tabular choice
 ``phi(s, a) = e_{s * |A| + a}`` (d = |S||A|); state features ``x(s)`` in R^{d_c} for critics.
 """
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """In-context linear regression, the warm-up of chapter 2 ([vO23]: one linear-attention layer = one GD step).
 
-Conventions (chapter 2, MATH.md section 2). A task is a weight vector ``w*`` in R^d; its context holds N
+Conventions (chapter 2). A task is a weight vector ``w*`` in R^d; its context holds N
 pairs ``(x_i, y_i)`` with ``y_i = w*^T x_i (+ noise)``, and a query input ``x_q``. The prompt stacks the
 tokens ``z_i = (x_i; y_i)`` as columns and ends with the query column ``(x_q; 0)``:
 
@@ -311,7 +311,7 @@ def param_prompt(X, y, w0) -> torch.Tensor:
     """Prompt ``H`` (..., 2d+2, N+1): context columns ``(x_i; y_i; 0; 0_d)``, query column ``(0_d; 0; 1; w_0)``.
 
     Data block ``(x; y)`` (d+1 rows), parameter block ``(1; w)`` (d+1 rows), as in the SARSA layout of
-    chapter 4 (MATH.md section 3). ``X`` (..., N, d), ``y`` (..., N), ``w0`` (..., d). Chapter 2.
+    chapter 4. ``X`` (..., N, d), ``y`` (..., N), ``w0`` (..., d). Chapter 2.
     """
     X, y, N, d = _context(X, y)
     w0 = as_tensor(w0, "w0", dtype=X.dtype)

@@ -1,6 +1,6 @@
 """Finite MDPs and Markov reward processes: generators, exact evaluation, planning and sampling.
 
-Conventions (MATH.md section 1, explained in chapter 1 of the book):
+Conventions (explained in chapter 1 of the book):
 ``P[s, a, s']`` transition probabilities, ``r[s, a]`` expected reward, ``gamma`` in [0, 1), ``rho0[s]`` the
 initial distribution and ``pi[s, a]`` a stochastic policy. Everything is stored as float64 torch tensors:
 exact evaluation solves linear systems and the book compares against it to 1e-10.
@@ -109,7 +109,7 @@ class Transitions(NamedTuple):
 
 
 def random_mdp(n_states: int, n_actions: int, gamma: float = 0.9, seed: int = 0) -> TabularMDP:
-    """Random tabular MDP of MATH.md section 1 (our protocol).
+    """Random tabular MDP of the book's protocol (chapter 1; our protocol).
 
     ``P[s, a, :] ~ Dirichlet(1)``, ``r[s, a] ~ U[0, 1]``, uniform ``rho0``; all draws from ``seed``.
     """

@@ -186,7 +186,7 @@ def certainty_equivalence_values(s, rewards, s_next, n_states: int, gamma) -> to
 def actor_critic(mdp: TabularMDP, n_rounds: int, n_transitions: int, alpha: float, beta: float,
                  temperature: float = 1.0, seed: int = 0, w0=None, theta0=None,
                  reset_prob: float = 0.0) -> control.ControlHistory:
-    """Tabular batch actor-critic learning (chapter 1; the update of MATH.md section 4, our construction).
+    """Tabular batch actor-critic learning (chapter 1; the update is our construction, chapter 5).
 
     Each round acts with the softmax actor ``pi_theta``, collects ``n_transitions`` on-policy transitions and
     applies ``algorithms.batch_actor_critic_update`` (tabular critic ``x(s) = e_s``, scores at the current
