@@ -127,6 +127,7 @@ def bench_teacher_mimicking(algorithm: str = "sarsa", steps: int = 20, batch_siz
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Command-line entry point: ``python -m icrl_lib.bench NAME [options]`` (see the module docstring)."""
     parser = argparse.ArgumentParser(prog="python -m icrl_lib.bench", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="name", required=True)
     td = sub.add_parser("td-pretraining", help="throughput of multi-task TD pretraining ([W25] defaults)")

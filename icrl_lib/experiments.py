@@ -87,6 +87,7 @@ def _train(args) -> object:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Command-line entry point: ``python -m icrl_lib.experiments NAME [options]`` (see the module docstring)."""
     parser = argparse.ArgumentParser(prog="python -m icrl_lib.experiments", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="name", required=True)
     common = argparse.ArgumentParser(add_help=False)

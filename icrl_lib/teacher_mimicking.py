@@ -1,4 +1,4 @@
-"""Teacher-mimicking training of one linear self-attention block (chapter 6; MATH.md section 5).
+"""Teacher-mimicking training of one linear self-attention block (chapter 6).
 
 The loss (the procedure is [LL26]'s; this exact protocol is ours):
 
