@@ -23,6 +23,21 @@ __all__ = ["TabularMDP", "MarkovRewardProcess", "Transitions", "random_mdp", "bo
 _F64 = torch.float64
 
 
+def _store_validated(model, P: torch.Tensor, r_shape: tuple) -> None:
+    """Shared validation of both model classes once ``P`` has its shape checked: stochastic ``P``,
+    ``r`` of ``r_shape``, ``gamma`` in [0, 1), ``rho0`` (uniform if omitted); stores float64 tensors."""
+    check_stochastic(P, "P")  # in the input's dtype, so float32 rows are judged with a float32 tolerance
+    S = P.shape[0]
+    r = as_tensor(model.r, "r", dtype=_F64)
+    check_shape(r, "r", r_shape, batch=False)
+    gamma = check_gamma(model.gamma)
+    rho0 = torch.full((S,), 1.0 / S, dtype=_F64) if model.rho0 is None else as_tensor(model.rho0, "rho0")
+    check_shape(rho0, "rho0", (S,), batch=False)
+    check_stochastic(rho0, "rho0")
+    for k, v in (("P", P.to(_F64)), ("r", r), ("gamma", gamma), ("rho0", rho0.to(_F64))):
+        object.__setattr__(model, k, v)
+
+
 @dataclass(frozen=True, eq=False)
 class TabularMDP:
     """A finite MDP ``(S, A, P, r, gamma, rho0)``.
@@ -45,17 +60,7 @@ class TabularMDP:
         S, A, S2 = P.shape
         if S2 != S:
             raise ValueError(f"P must have shape (S, A, S); got {tuple(P.shape)}")
-        check_stochastic(P, "P")
-        P = P.to(_F64)
-        r = as_tensor(self.r, "r", dtype=_F64)
-        check_shape(r, "r", (S, A), batch=False)
-        gamma = check_gamma(self.gamma)
-        rho0 = torch.full((S,), 1.0 / S, dtype=_F64) if self.rho0 is None else as_tensor(self.rho0, "rho0")
-        check_shape(rho0, "rho0", (S,), batch=False)
-        check_stochastic(rho0, "rho0")
-        rho0 = rho0.to(_F64)
-        for k, v in (("P", P), ("r", r), ("gamma", gamma), ("rho0", rho0)):
-            object.__setattr__(self, k, v)
+        _store_validated(self, P, (S, A))
 
     @property
     def n_states(self) -> int:
@@ -81,17 +86,7 @@ class MarkovRewardProcess:
         S = P.shape[0]
         if P.shape[1] != S:
             raise ValueError(f"P must have shape (S, S); got {tuple(P.shape)}")
-        check_stochastic(P, "P")
-        P = P.to(_F64)
-        r = as_tensor(self.r, "r", dtype=_F64)
-        check_shape(r, "r", (S,), batch=False)
-        gamma = check_gamma(self.gamma)
-        rho0 = torch.full((S,), 1.0 / S, dtype=_F64) if self.rho0 is None else as_tensor(self.rho0, "rho0")
-        check_shape(rho0, "rho0", (S,), batch=False)
-        check_stochastic(rho0, "rho0")
-        rho0 = rho0.to(_F64)
-        for k, v in (("P", P), ("r", r), ("gamma", gamma), ("rho0", rho0)):
-            object.__setattr__(self, k, v)
+        _store_validated(self, P, (S,))
 
     @property
     def n_states(self) -> int:

@@ -86,6 +86,19 @@ def _assemble(layout: PromptLayout, data: dict, params: dict, dtype, batch) -> t
     return H
 
 
+def _check_transitions(names, feats, feats_next, rewards):
+    """Validate the three per-transition arguments every prompt shares: features ``(..., N, d)``,
+    successor features of the same shape and rewards ``(..., N)`` (all in the features' dtype)."""
+    feats = as_tensor(feats, names[0])
+    check_shape(feats, names[0], (None, None))
+    N, d = feats.shape[-2:]
+    feats_next = as_tensor(feats_next, names[1], dtype=feats.dtype)
+    check_shape(feats_next, names[1], (N, d))
+    rewards = as_tensor(rewards, "rewards", dtype=feats.dtype)
+    check_shape(rewards, "rewards", (N,))
+    return feats, feats_next, rewards
+
+
 def td_prompt(x, x_next, rewards, x_query, gamma) -> torch.Tensor:
     """The [W25] in-context TD prompt (chapter 3).
 
@@ -99,13 +112,8 @@ def td_prompt(x, x_next, rewards, x_query, gamma) -> torch.Tensor:
     Returns ``Z`` of shape ``(..., 2d+1, n+1)``: columns ``(x_j; gamma x_{j+1}; r_{j+1})`` then
     ``(x_q; 0; 0)``.
     """
-    x = as_tensor(x, "x")
-    check_shape(x, "x", (None, None))
+    x, x_next, rewards = _check_transitions(("x", "x_next"), x, x_next, rewards)
     n, d = x.shape[-2:]
-    x_next = as_tensor(x_next, "x_next", dtype=x.dtype)
-    check_shape(x_next, "x_next", (n, d))
-    rewards = as_tensor(rewards, "rewards", dtype=x.dtype)
-    check_shape(rewards, "rewards", (n,))
     x_query = as_tensor(x_query, "x_query", dtype=x.dtype)
     check_shape(x_query, "x_query", (d,))
     g = check_gamma(gamma)
@@ -170,13 +178,8 @@ def sarsa_prompt(phi, phi_next, rewards, w) -> torch.Tensor:
     Returns ``H`` ``(..., 2d + 2 + d, N + 1)``: columns ``(phi_t; phi'_t; R_t; 0; 0_d)``, then the query
     ``(0_d; 0_d; 0; 1; w)``.
     """
-    phi = as_tensor(phi, "phi")
-    check_shape(phi, "phi", (None, None))
+    phi, phi_next, rewards = _check_transitions(("phi", "phi_next"), phi, phi_next, rewards)
     N, d = phi.shape[-2:]
-    phi_next = as_tensor(phi_next, "phi_next", dtype=phi.dtype)
-    check_shape(phi_next, "phi_next", (N, d))
-    rewards = as_tensor(rewards, "rewards", dtype=phi.dtype)
-    check_shape(rewards, "rewards", (N,))
     w = as_tensor(w, "w", dtype=phi.dtype)
     check_shape(w, "w", (d,))
     batch = broadcast_batch({"phi": phi.shape, "phi_next": phi_next.shape, "rewards": rewards.shape,
@@ -217,13 +220,8 @@ def actor_critic_prompt(x, x_next, rewards, psi, w, theta) -> torch.Tensor:
 
     Returns ``H`` ``(..., 2 d_c + 1 + d_a + 1 + d_c + d_a, N + 1)``.
     """
-    x = as_tensor(x, "x")
-    check_shape(x, "x", (None, None))
+    x, x_next, rewards = _check_transitions(("x", "x_next"), x, x_next, rewards)
     N, dc = x.shape[-2:]
-    x_next = as_tensor(x_next, "x_next", dtype=x.dtype)
-    check_shape(x_next, "x_next", (N, dc))
-    rewards = as_tensor(rewards, "rewards", dtype=x.dtype)
-    check_shape(rewards, "rewards", (N,))
     psi = as_tensor(psi, "psi", dtype=x.dtype)
     check_shape(psi, "psi", (N, None))
     da = psi.shape[-1]
