@@ -1,13 +1,11 @@
 """icrl_lib: the companion library of the executable book on in-context reinforcement learning.
 
-Modules (one job each): ``mdp`` (finite MDPs, exact evaluation, sampling), ``features``, ``policies``,
-``attention`` (linear self-attention), ``algorithms`` (explicit batch TD/SARSA updates),
-``icl_regression`` (the in-context regression warm-up of chapter 2), ``symbolic`` (sympy builders for
-proofs), ``plotting`` (house style) and ``notebook`` (chapter setup, rounded printing).
+Topic subpackages (CONTRIBUTING.md says who may import whom): ``rl`` (MDPs, features, policies, explicit
+updates, tabular learners, the control loop), ``attention`` (attention layers and modules), ``incontext``
+(one file per in-context algorithm and the registry ``ALGORITHMS``), ``training`` (TD pretraining, teacher
+mimicking, gradient flow), ``symbolic`` (sympy builders for the proofs); and ``notebook`` (chapter setup,
+the printing policy), ``plotting``, ``experiments`` and ``bench`` (command lines).
 """
-from . import algorithms, attention, control, features, mdp, notebook, plotting, policies, tabular_rl  # noqa: F401
-from . import icl_regression, symbolic  # noqa: F401
-from . import td_pretraining, transformer  # noqa: F401
-from . import constructions, prompts, symbolic_rl  # noqa: F401
+from . import attention, incontext, notebook, plotting, rl, symbolic, training  # noqa: F401
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"

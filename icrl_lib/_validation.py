@@ -127,3 +127,50 @@ def broadcast_batch(name_shapes: dict[str, torch.Size], trailing: dict[str, int]
     except RuntimeError as exc:
         desc = ", ".join(f"{n}: {s}" for n, s in shapes.items())
         raise ValueError(f"batch dimensions do not broadcast ({desc})") from exc
+
+
+def check_indices(x, name: str, upper: int) -> torch.Tensor:
+    """Integer indices in ``[0, upper - 1]`` of any shape, returned as an int64 tensor.
+
+    Raises ``ValueError`` naming ``name`` for floating, boolean or complex input and for out-of-range indices.
+    """
+    try:
+        t = torch.as_tensor(np.asarray(x) if not isinstance(x, torch.Tensor) else x)
+    except (TypeError, ValueError) as exc:  # strings, ragged lists, objects
+        raise ValueError(f"{name} must hold integer indices; got {type(x).__name__}") from exc
+    if t.is_floating_point() or t.is_complex() or t.dtype == torch.bool:
+        raise ValueError(f"{name} must hold integer indices; got dtype {t.dtype}")
+    t = t.long()
+    if t.numel() and (int(t.min()) < 0 or int(t.max()) >= upper):
+        raise ValueError(f"{name} must hold indices in [0, {upper - 1}]; got range "
+                         f"[{int(t.min())}, {int(t.max())}]")
+    return t
+
+
+def as_generator(generator_or_seed, name: str = "generator") -> torch.Generator:
+    """A ``torch.Generator``: returned as is, or a fresh CPU generator seeded with an integer seed >= 0.
+
+    Every random draw of the library goes through an explicit generator; passing an int is a shortcut for
+    ``torch.Generator().manual_seed(seed)``. Anything else raises ``ValueError`` naming ``name``.
+    """
+    if isinstance(generator_or_seed, torch.Generator):
+        return generator_or_seed
+    if isinstance(generator_or_seed, bool) or not isinstance(generator_or_seed, (Integral, np.integer)):
+        raise ValueError(f"{name} must be a torch.Generator or an integer seed >= 0; got "
+                         f"{type(generator_or_seed).__name__}")
+    if generator_or_seed < 0:
+        raise ValueError(f"{name} must be a torch.Generator or an integer seed >= 0; got {generator_or_seed}")
+    return torch.Generator().manual_seed(int(generator_or_seed))
+
+
+def resolve_generator(generator=None, seed=None, default_seed: int = 0) -> torch.Generator:
+    """The generator of a function taking both ``generator=`` and ``seed=``: at most one may be given.
+
+    ``generator`` may be a ``torch.Generator`` or an int seed; ``seed`` an int >= 0; with neither, a generator
+    seeded with ``default_seed``.
+    """
+    if generator is not None and seed is not None:
+        raise ValueError("pass generator or seed, not both")
+    if generator is not None:
+        return as_generator(generator, "generator")
+    return as_generator(check_int(default_seed if seed is None else seed, "seed", minimum=0), "seed")

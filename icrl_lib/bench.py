@@ -1,47 +1,198 @@
 """Benchmarks (not timed tests): ``python -m icrl_lib.bench {td-pretraining,teacher-mimicking} [options]``.
 
-``td-pretraining`` prints throughput for [W25]'s default configuration (d = 4, |S| = 10, n = 50, L = 3
-shared layers, 64 sliding windows per task, Adam lr 1e-3) with one task per step (as [W25] train) and with
-several tasks batched per step (as ``icrl_lib`` trains), for 1 and 2 torch threads.
+``td-pretraining`` prints throughput (windows per second; one window = one sliding-window prompt and its TD
+error) of multi-task TD pretraining in [W25]'s setting (d = 4, |S| = 10, n = 30, L = 3 shared layers, 64
+windows per task, Adam lr 1e-3): :func:`icrl_lib.training.td_pretrain` with one task per step (as [W25]
+train) and with several tasks per step, and a *peer* row: the same work done the way [W25]'s training script
+does it (our re-implementation from its description, :func:`peer_td_step`: per Adam step one Boyan chain drawn
+with numpy, its trajectory stepped state by state, a Python loop over the 64 windows that builds each prompt
+and applies a linear-attention module per layer to it, the TD loss). The library and the peer are timed
+alternately in one process (best of ``--repeats`` rounds each, so load from other processes hits both), and
+the ratio library / peer at one task per step is printed.
 
 ``teacher-mimicking`` prints prompts per second of one teacher-mimicking training step (chapters 6-7:
 sample MDPs, parameters and on-policy contexts, build prompts and teacher targets, forward, backward, Adam)
-done batched as :func:`icrl_lib.teacher_mimicking.train_teacher_mimicking` does it, and the same work done
-prompt by prompt in a plain Python loop (one MDP, one ``mdp.sample_transitions`` trajectory, one prompt and
-one forward/backward per prompt, gradients accumulated, one Adam step per batch), and their ratio.
+done batched as :func:`icrl_lib.training.train_teacher_mimicking` does it, and the same work done prompt by
+prompt in a plain Python loop (one MDP, one trajectory, one prompt and one forward/backward per prompt,
+gradients accumulated, one Adam step per batch), and their ratio. Both go through the registry entry of the
+algorithm (:data:`icrl_lib.incontext.ALGORITHMS`).
 """
 from __future__ import annotations
 
 import argparse
 import sys
 import time
+from collections import deque
 
+import numpy as np
 import torch
 
-__all__ = ["bench_td_pretraining", "bench_teacher_mimicking", "main"]
+from ._validation import check_int
+from .attention import lsa_unchecked
+from .incontext import ALGORITHMS, PromptDistribution, sample_prompt_batch
+from .rl import random_mdp, sample_transitions
+from .training import TDPretrainingConfig, init_parameters, mimicking_loss, td_pretrain
+
+__all__ = ["bench_td_pretraining", "PeerAttention", "peer_td_step", "bench_td_pretraining_peer",
+           "compare_td_pretraining", "bench_teacher_mimicking", "main"]
+
+WINDOWS = 64
 
 
-def bench_td_pretraining(steps: int = 200, tasks_per_step: int = 1, threads: int = 1, n: int = 50) -> dict:
-    """Time ``steps`` TD-pretraining steps; returns tasks/s and prompts/s (one task = one trajectory, 64 windows)."""
-    from .td_pretraining import TDPretrainingConfig, td_pretrain
+# --------------------------------------------------------------------------------------------- TD pretraining
 
-    torch.set_num_threads(threads)
-    cfg = TDPretrainingConfig(d=4, n_states=10, n=n, n_layers=3, shared=True, n_steps=steps,
-                              tasks_per_step=tasks_per_step, windows_per_task=64, lr=1e-3,
-                              log_every=steps, n_eval_tasks=1)
-    td_pretrain(TDPretrainingConfig(**{**cfg.__dict__, "n_steps": 5, "log_every": 5}))  # warm-up
+def _library_config(steps: int, tasks_per_step: int, n: int) -> TDPretrainingConfig:
+    return TDPretrainingConfig(d=4, n_states=10, n=n, n_layers=3, shared=True, n_steps=steps,
+                               tasks_per_step=tasks_per_step, windows_per_task=WINDOWS, lr=1e-3,
+                               log_every=steps, n_eval_tasks=1)
+
+
+def _time_library(steps: int, tasks_per_step: int, n: int) -> float:
     start = time.perf_counter()
-    td_pretrain(cfg)
-    seconds = time.perf_counter() - start
+    td_pretrain(_library_config(steps, tasks_per_step, n))
+    return time.perf_counter() - start
+
+
+def bench_td_pretraining(steps: int = 200, tasks_per_step: int = 1, threads: int = 1, n: int = 30) -> dict:
+    """Time ``steps`` steps of :func:`~icrl_lib.training.td_pretrain` (chapter 3); returns tasks/s and windows/s.
+
+    One task = one trajectory with 64 windows (64 TD errors). ``prompts_per_s`` is kept as an alias of
+    ``windows_per_s``.
+    """
+    steps, tasks_per_step = check_int(steps, "steps"), check_int(tasks_per_step, "tasks_per_step")
+    torch.set_num_threads(check_int(threads, "threads"))
+    _time_library(min(steps, 5), tasks_per_step, n)            # warm-up
+    seconds = _time_library(steps, tasks_per_step, n)
     tasks = steps * tasks_per_step
     return {"tasks_per_step": tasks_per_step, "threads": threads, "seconds": seconds,
-            "tasks_per_s": tasks / seconds, "prompts_per_s": tasks * 64 / seconds}
+            "tasks_per_s": tasks / seconds, "windows_per_s": tasks * WINDOWS / seconds,
+            "prompts_per_s": tasks * WINDOWS / seconds}
 
+
+class PeerAttention(torch.nn.Module):
+    """One [W25]-style masked linear-attention layer on one prompt ``Z`` (D, n+1) (chapter 3):
+    ``Z + (1/n) V Z M (Z^T P Z)`` with the explicit (n+1) x (n+1) score matrix and ``M = diag(1, .., 1, 0)``."""
+
+    def __init__(self, d: int, n: int, generator: torch.Generator, gain: float = 0.1):
+        super().__init__()
+        D = 2 * d + 1
+        self.P = torch.nn.Parameter(torch.randn(D, D, generator=generator) * gain / D ** 0.5)
+        self.V = torch.nn.Parameter(torch.randn(D, D, generator=generator) * gain / D ** 0.5)
+        M = torch.eye(n + 1)
+        M[-1, -1] = 0.0
+        self.register_buffer("M", M)
+        self.n = n
+
+    def forward(self, Z: torch.Tensor) -> torch.Tensor:
+        return Z + self.V @ Z @ self.M @ (Z.T @ self.P @ Z) / self.n
+
+
+def peer_td_step(attn: PeerAttention, n_layers: int, opt, rng: np.random.Generator, d: int = 4,
+                 n_states: int = 10, n: int = 30, windows: int = WINDOWS, gamma: float = 0.9) -> float:
+    """One Adam step of TD pretraining done the way [W25]'s training script does it (our re-implementation).
+
+    A Boyan chain (numpy: the law of :func:`icrl_lib.rl.boyan_chain`) with features ``U[-1, 1]^d``; the chain
+    is stepped one state at a time (``rng.choice``) into a window of the last ``n + 2`` states; for each of
+    ``windows + 1`` windows a Python loop builds the prompt ``(x; gamma x'; r)`` plus the query column and
+    applies ``attn`` ``n_layers`` times; the loss is the mean squared semi-gradient TD error of consecutive
+    windows. Returns the loss. Chapter 3 (the benchmark's peer row).
+    """
+    S = n_states
+    P = np.zeros((S, S))
+    p = rng.uniform(0.01, 0.99, S - 2)
+    i = np.arange(S - 2)
+    P[i, i + 1], P[i, i + 2], P[S - 2, S - 1] = p, 1 - p, 1.0
+    last = rng.uniform(0.01, 0.99, S)
+    P[S - 1] = last / last.sum()
+    r = rng.uniform(-1.0, 1.0, S)
+    mu = rng.uniform(0.01, 0.99, S)
+    mu /= mu.sum()
+    phi = rng.uniform(-1.0, 1.0, (S, d)).astype(np.float32)
+
+    def predict(feats, rewards):
+        f = np.array(feats, dtype=np.float32)
+        rw = np.array(rewards, dtype=np.float32)
+        context = torch.cat([torch.from_numpy(f[:n]).T, gamma * torch.from_numpy(f[1:n + 1]).T,
+                             torch.from_numpy(rw[:n]).unsqueeze(0)], dim=0)
+        query = torch.cat([torch.from_numpy(f[n + 1]).reshape(d, 1), torch.zeros(d + 1, 1)], dim=0)
+        Z = torch.cat([context, query], dim=1)
+        for _ in range(n_layers):
+            Z = attn(Z)
+        return -Z[-1, -1]
+
+    s = rng.choice(S, p=mu)
+    feats, rewards = deque([phi[s]], maxlen=n + 2), deque(maxlen=n + 1)
+    for _ in range(n + 1):
+        s_next = rng.choice(S, p=P[s])
+        feats.append(phi[s_next])
+        rewards.append(r[s])
+        s = s_next
+    v_current = predict(feats, rewards)
+    loss = 0.0
+    for _ in range(windows):
+        reward = r[s]                                  # r(query state): the reward of the TD target
+        s_next = rng.choice(S, p=P[s])
+        feats.append(phi[s_next])
+        rewards.append(reward)
+        s = s_next
+        v_next = predict(feats, rewards)
+        loss = loss + (reward + gamma * v_next.detach() - v_current) ** 2
+        v_current = v_next
+    loss = loss / windows
+    opt.zero_grad()
+    loss.backward()
+    opt.step()
+    return float(loss.detach())
+
+
+def _make_peer(n: int, seed: int = 0):
+    attn = PeerAttention(4, n, torch.Generator().manual_seed(seed))
+    opt = torch.optim.Adam(attn.parameters(), lr=1e-3, weight_decay=1e-6)
+    return attn, opt, np.random.default_rng(seed)
+
+
+def _time_peer(peer, steps: int, n: int) -> float:
+    attn, opt, rng = peer
+    start = time.perf_counter()
+    for _ in range(steps):
+        peer_td_step(attn, 3, opt, rng, n=n)
+    return time.perf_counter() - start
+
+
+def bench_td_pretraining_peer(steps: int = 20, threads: int = 1, n: int = 30) -> dict:
+    """Windows/s of :func:`peer_td_step` in [W25]'s setting (d = 4, |S| = 10, ``n``, L = 3, 64 windows; chapter 3)."""
+    steps = check_int(steps, "steps")
+    torch.set_num_threads(check_int(threads, "threads"))
+    peer = _make_peer(check_int(n, "n"))
+    _time_peer(peer, 2, n)                                      # warm-up
+    seconds = _time_peer(peer, steps, n)
+    return {"tasks_per_step": 1, "threads": threads, "seconds": seconds, "tasks_per_s": steps / seconds,
+            "windows_per_s": steps * WINDOWS / seconds}
+
+
+def compare_td_pretraining(steps: int = 200, peer_steps: int = 20, threads: int = 1, n: int = 30,
+                           repeats: int = 3) -> dict:
+    """Library (one task per step) against the peer, timed alternately ``repeats`` times; best of each (chapter 3).
+
+    Returns ``library_windows_per_s``, ``peer_windows_per_s`` and ``ratio`` = library / peer.
+    """
+    steps, peer_steps = check_int(steps, "steps"), check_int(peer_steps, "peer_steps")
+    repeats, n = check_int(repeats, "repeats"), check_int(n, "n")
+    torch.set_num_threads(check_int(threads, "threads"))
+    peer = _make_peer(n)
+    _time_library(min(steps, 5), 1, n)
+    _time_peer(peer, 2, n)
+    lib, ref = 0.0, 0.0
+    for _ in range(repeats):
+        lib = max(lib, steps * WINDOWS / _time_library(steps, 1, n))
+        ref = max(ref, peer_steps * WINDOWS / _time_peer(peer, peer_steps, n))
+    return {"threads": threads, "n": n, "library_windows_per_s": lib, "peer_windows_per_s": ref, "ratio": lib / ref}
+
+
+# ----------------------------------------------------------------------------------------- teacher mimicking
 
 def _batched_step(dist, batch_size: int, gen: torch.Generator, P, V, opt, rows) -> None:
     # The body of train_teacher_mimicking's loop (without its periodic evaluation).
-    from .teacher_mimicking import mimicking_loss, sample_prompt_batch
-
     batch = sample_prompt_batch(dist, batch_size, gen)
     batch = batch._replace(H=batch.H.to(P.dtype), target=batch.target.to(P.dtype))
     loss = mimicking_loss(P, V, batch, rows)
@@ -50,37 +201,18 @@ def _batched_step(dist, batch_size: int, gen: torch.Generator, P, V, opt, rows) 
     opt.step()
 
 
-def _loop_step(dist, batch_size: int, rng, P, V, opt, rows) -> None:
-    # The same work prompt by prompt: single-MDP generator and sampler (numpy), unbatched prompt builders.
-    from . import algorithms, features, policies, prompts
-    from .attention import lsa_unchecked
-    from .mdp import random_mdp, sample_transitions
-
-    S, A, N, g = dist.n_states, dist.n_actions, dist.n_transitions, dist.gamma
-    table = features.state_action_table(S, A)
+def _loop_step(dist, batch_size: int, gen: torch.Generator, P, V, opt, rows) -> None:
+    # The same work prompt by prompt: one MDP, one trajectory, one prompt, one forward/backward per prompt.
+    spec, S, A = dist.spec, dist.n_states, dist.n_actions
     opt.zero_grad()
     for _ in range(batch_size):
-        mdp = random_mdp(S, A, g, seed=int(rng.integers(2**31)))
-        if dist.algorithm == "sarsa":
-            w = torch.from_numpy(dist.w_scale * rng.standard_normal(S * A))
-            pi = torch.softmax(w.reshape(S, A) / dist.temperature, dim=-1)
-        else:
-            w = torch.from_numpy(dist.w_scale * rng.standard_normal(S))
-            theta = torch.from_numpy(dist.theta_scale * rng.standard_normal(S * A))
-            pi = policies.softmax_actor_policy(theta, table)
-        tr = sample_transitions(mdp, pi, N, seed=int(rng.integers(2**31)))
-        r = tr.r + dist.reward_noise * torch.from_numpy(rng.standard_normal(N))
-        if dist.algorithm == "sarsa":
-            phi = features.one_hot_state_action(tr.s, tr.a, S, A)
-            phi_next = features.one_hot_state_action(tr.s_next, tr.a_next, S, A)
-            H = prompts.sarsa_prompt(phi, phi_next, r, w)
-            target = algorithms.batch_sarsa_update(w, phi, phi_next, r, dist.alpha, g)
-        else:
-            x, x_next = features.one_hot_state(tr.s, S), features.one_hot_state(tr.s_next, S)
-            psi = policies.softmax_actor_scores(theta, tr.s, tr.a, table)
-            H = prompts.actor_critic_prompt(x, x_next, r, psi, w, theta)
-            target = torch.cat(algorithms.batch_actor_critic_update(w, theta, x, x_next, r, psi, dist.alpha,
-                                                                    dist.beta, g))
+        mdp = random_mdp(S, A, dist.gamma, generator=gen)
+        params = spec.sample_parameters(1, S, A, dist.scales, gen)[0]
+        pi = spec.behaviour_policy(params, S, A, dist.temperature)
+        tr = sample_transitions(mdp, pi, dist.n_transitions, gen, reward_noise=dist.reward_noise)
+        data = spec.transition_data(tr, params, S, A, dist)
+        H = spec.prompt(data, tr.r, params, S, A)
+        target = spec.teacher_update(params, data, tr.r, S, A, dist)
         out = lsa_unchecked(H.to(P.dtype), P, V)[rows, -1]
         loss = ((out - target.to(P.dtype)) ** 2).sum() / batch_size
         loss.backward()
@@ -89,35 +221,28 @@ def _loop_step(dist, batch_size: int, rng, P, V, opt, rows) -> None:
 
 def bench_teacher_mimicking(algorithm: str = "sarsa", steps: int = 20, batch_size: int = 256, threads: int = 1,
                             loop_steps: int = 1, n_transitions: int = 40) -> dict:
-    """Prompts/s of teacher-mimicking training steps, batched and in a per-prompt Python loop.
+    """Prompts/s of teacher-mimicking training steps, batched and in a per-prompt Python loop (chapter 6).
 
     Both use chapter 6's default prompt distribution for ``algorithm`` (|S| = 5, |A| = 3, ``N`` transitions),
     float32 ``(P, V)`` and Adam (lr 1e-3). Returns ``batched_prompts_per_s``, ``loop_prompts_per_s`` and
     their ``ratio`` (plus the settings and seconds).
     """
-    import numpy as np
-
-    from ._validation import check_int
-    from .teacher_mimicking import PromptDistribution, init_parameters, output_rows, prompt_layout
-
     steps, batch_size = check_int(steps, "steps"), check_int(batch_size, "batch_size")
     loop_steps, threads = check_int(loop_steps, "loop_steps"), check_int(threads, "threads")
     dist = PromptDistribution(algorithm=algorithm, n_transitions=check_int(n_transitions, "n_transitions"))
     torch.set_num_threads(threads)
-    rows = output_rows(dist)
+    rows = dist.output_rows
     timings = {}
     for name, step_fn, n_steps in (("batched", _batched_step, steps), ("loop", _loop_step, loop_steps)):
         gen = torch.Generator().manual_seed(0)
-        rng = np.random.default_rng(0)
-        P, V = init_parameters(prompt_layout(dist).dim, 0.1, gen)
+        P, V = init_parameters(dist.layout.dim, 0.1, gen)
         P.requires_grad_(True)
         V.requires_grad_(True)
         opt = torch.optim.Adam([P, V], lr=1e-3)
-        source = gen if name == "batched" else rng
-        step_fn(dist, min(batch_size, 8), source, P, V, opt, rows)       # warm-up
+        step_fn(dist, min(batch_size, 8), gen, P, V, opt, rows)       # warm-up
         start = time.perf_counter()
         for _ in range(n_steps):
-            step_fn(dist, batch_size, source, P, V, opt, rows)
+            step_fn(dist, batch_size, gen, P, V, opt, rows)
         timings[name] = (time.perf_counter() - start, n_steps * batch_size)
     batched = timings["batched"][1] / timings["batched"][0]
     loop = timings["loop"][1] / timings["loop"][0]
@@ -126,16 +251,21 @@ def bench_teacher_mimicking(algorithm: str = "sarsa", steps: int = 20, batch_siz
             "batched_prompts_per_s": batched, "loop_prompts_per_s": loop, "ratio": batched / loop}
 
 
+# ----------------------------------------------------------------------------------------------------- CLI
+
 def main(argv: list[str] | None = None) -> int:
-    """Command-line entry point: ``python -m icrl_lib.bench NAME [options]`` (see the module docstring)."""
+    """Command-line entry point: ``python -m icrl_lib.bench NAME [options]`` (see the module docstring; the reproducibility appendix lists the commands)."""
     parser = argparse.ArgumentParser(prog="python -m icrl_lib.bench", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="name", required=True)
-    td = sub.add_parser("td-pretraining", help="throughput of multi-task TD pretraining ([W25] defaults)")
-    td.add_argument("--steps", type=int, default=200)
+    td = sub.add_parser("td-pretraining", help="windows/s of TD pretraining ([W25] setting), library vs peer")
+    td.add_argument("--steps", type=int, default=200, help="library steps timed per round")
+    td.add_argument("--peer-steps", type=int, default=20, help="peer steps timed per round")
+    td.add_argument("--repeats", type=int, default=3, help="alternating rounds (best of each is reported)")
+    td.add_argument("--n", type=int, default=30, help="context length")
     td.add_argument("--threads", type=int, nargs="+", default=[1, 2])
     td.add_argument("--tasks-per-step", type=int, nargs="+", default=[1, 8, 32])
     tm = sub.add_parser("teacher-mimicking", help="prompts/s of teacher-mimicking training, batched vs a loop")
-    tm.add_argument("--algorithm", choices=["sarsa", "actor-critic"], nargs="+", default=["sarsa", "actor-critic"])
+    tm.add_argument("--algorithm", choices=sorted(ALGORITHMS), nargs="+", default=sorted(ALGORITHMS, reverse=True))
     tm.add_argument("--steps", type=int, default=20, help="batched training steps timed")
     tm.add_argument("--loop-steps", type=int, default=1, help="per-prompt loop steps timed (each batch-size prompts)")
     tm.add_argument("--batch-size", type=int, default=256)
@@ -157,12 +287,25 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"{alg:>12} {threads:>7} {r['batched_prompts_per_s']:>17.0f} {r['loop_prompts_per_s']:>14.0f} "
                       f"{r['ratio']:>7.1f}", flush=True)
         return 0
-    print(f"TD pretraining, [W25] defaults (d=4, |S|=10, n=50, L=3 shared, 64 windows/task), {args.steps} steps")
-    print(f"{'tasks/step':>10} {'threads':>7} {'tasks/s':>10} {'prompts/s':>11}")
+    if args.peer_steps < 1 or args.repeats < 1 or args.n < 1 or min(args.tasks_per_step) < 1:
+        parser.error("--peer-steps, --repeats, --n and --tasks-per-step must be >= 1")
+    print(f"TD pretraining, [W25] setting (d=4, |S|=10, n={args.n}, L=3 shared, {WINDOWS} windows/task)")
+    print(f"{'loop':>8} {'tasks/step':>10} {'threads':>7} {'tasks/s':>10} {'windows/s':>11}")
+    ratios = []
     for threads in args.threads:
         for tps in args.tasks_per_step:
-            r = bench_td_pretraining(args.steps, tps, threads)
-            print(f"{tps:>10} {threads:>7} {r['tasks_per_s']:>10.1f} {r['prompts_per_s']:>11.0f}", flush=True)
+            if tps == 1:
+                continue
+            r = bench_td_pretraining(args.steps, tps, threads, args.n)
+            print(f"{'library':>8} {tps:>10} {threads:>7} {r['tasks_per_s']:>10.1f} {r['windows_per_s']:>11.0f}",
+                  flush=True)
+        c = compare_td_pretraining(args.steps, args.peer_steps, threads, args.n, args.repeats)
+        for name in ("library", "peer"):
+            w = c[f"{name}_windows_per_s"]
+            print(f"{name:>8} {1:>10} {threads:>7} {w / WINDOWS:>10.1f} {w:>11.0f}", flush=True)
+        ratios.append((threads, c["ratio"]))
+    for threads, ratio in ratios:
+        print(f"library / peer at 1 task per step, {threads} thread(s): {ratio:.1f}x")
     return 0
 
 

@@ -4,12 +4,14 @@
     python -m icrl_lib.experiments control --algorithm {sarsa,actor-critic} --n-mdps M --seed S --json F
     python -m icrl_lib.experiments success-rate --algorithm {sarsa,actor-critic} --seeds 0 1 2 3 --json F
 
-``teacher-mimicking`` trains one block from a small random initialisation (our protocol,
-:mod:`icrl_lib.teacher_mimicking`) and writes ``relative_error_P``, ``relative_error_V``, ``inert_norm``,
-``final_loss`` and the logged history. ``control`` trains a block with the same seed, then runs the four
-agents on ``M`` held-out MDPs (:mod:`icrl_lib.control_eval`) and writes ``normalized_return`` after the last
-round (keys ``transformer``, ``teacher``, ``oracle``, ``random``) with 95% intervals and per-round curves.
-``success-rate`` repeats training over seeds and reports how many reach the construction.
+``--algorithm`` is any name of the registry :data:`icrl_lib.incontext.ALGORITHMS`. ``teacher-mimicking``
+trains one block from a small random initialisation (our protocol, :mod:`icrl_lib.training.teacher_mimicking`)
+and writes ``relative_error_P``, ``relative_error_V``, ``inert_norm``, ``final_loss`` and the logged history.
+``control`` trains a block with the same seed, then runs the agents on ``M`` held-out MDPs through the one
+outer loop :func:`icrl_lib.rl.run_control` (the trained block and the teacher as
+:mod:`icrl_lib.incontext.agents`) and writes ``normalized_return`` after the last round (keys ``transformer``,
+``teacher``, ``oracle``, ``random``) with 95% intervals and per-round curves. ``success-rate`` repeats
+training over seeds and reports how many reach the construction.
 """
 from __future__ import annotations
 
@@ -20,36 +22,69 @@ from dataclasses import asdict, replace
 
 import torch
 
-from .control_eval import block_update, held_out_mdps, mean_and_ci95, run_control, teacher_update
-from .teacher_mimicking import PromptDistribution, TeacherMimickingConfig, train_teacher_mimicking
+from .incontext import ALGORITHMS, PromptDistribution, behaviour_policy_fn, block_agent, held_out_mdps, teacher_agent
+from .rl import mean_and_ci95, reference_returns, run_control
+from .training import TeacherMimickingConfig, train_teacher_mimicking
 
-__all__ = ["DEFAULTS", "default_config", "teacher_mimicking_summary", "control_summary", "main"]
+__all__ = ["DEFAULTS", "GENERIC_DEFAULTS", "algorithm_defaults", "default_config", "held_out_control",
+           "teacher_mimicking_summary", "control_summary", "main"]
 
-#: Per-algorithm defaults (our protocol): step sizes, control temperature and rounds, training length and
+#: Defaults for any registered algorithm without a tuned entry in :data:`DEFAULTS`.
+GENERIC_DEFAULTS = {"alpha": 1.0, "beta": 10.0, "control_temperature": 1.0, "rounds": 40, "n_steps": 4000,
+                    "lr": 2e-3}
+#: Tuned per-algorithm defaults (our protocol): step sizes, control temperature and rounds, training length and
 #: Adam learning rate. lr 2e-3 (not 1e-3): with 1e-3 some seeds were still on the initial plateau after
 #: 4000 steps (chapter 7's report; tuned on seeds 0, 3, 5, checked on fresh seeds).
 DEFAULTS = {
-    "sarsa": {"alpha": 1.0, "beta": 10.0, "control_temperature": 0.3, "rounds": 30, "n_steps": 4000, "lr": 2e-3},
-    "actor-critic": {"alpha": 1.0, "beta": 10.0, "control_temperature": 1.0, "rounds": 40, "n_steps": 4000,
-                     "lr": 2e-3},
+    "sarsa": {**GENERIC_DEFAULTS, "control_temperature": 0.3, "rounds": 30},
+    "actor-critic": dict(GENERIC_DEFAULTS),
 }
 #: A run "reaches the construction" when both relative errors are below this threshold.
 SUCCESS_THRESHOLD = 0.05
 
 
+def algorithm_defaults(algorithm: str) -> dict:
+    """The defaults of a registered ``algorithm`` (:data:`DEFAULTS`, else :data:`GENERIC_DEFAULTS`; chapters 6-7)."""
+    if algorithm not in ALGORITHMS:
+        raise ValueError(f"algorithm must be one of {sorted(ALGORITHMS)}; got {algorithm!r}")
+    return DEFAULTS.get(algorithm, GENERIC_DEFAULTS)
+
+
 def default_config(algorithm: str, seed: int = 0, **overrides) -> TeacherMimickingConfig:
     """The training configuration used by the CLI and chapters 6-7 for ``algorithm``."""
-    if algorithm not in DEFAULTS:
-        raise ValueError(f"algorithm must be one of {sorted(DEFAULTS)}; got {algorithm!r}")
-    d = DEFAULTS[algorithm]
+    d = algorithm_defaults(algorithm)
     dist = PromptDistribution(algorithm=algorithm, alpha=d["alpha"], beta=d["beta"])
     cfg = TeacherMimickingConfig(dist=dist, optimizer="adam", lr=d["lr"], n_steps=d["n_steps"], batch_size=256,
                                  init_scale=0.1, balanced_init=True, seed=seed, log_every=50)
     return replace(cfg, **overrides)
 
 
+def held_out_control(result, n_mdps: int, seed: int = 0, rounds: int | None = None) -> dict:
+    """Normalised returns (n_mdps, K+1) per agent of a trained block on held-out MDPs (chapter 7).
+
+    Agents: ``transformer`` (the block of ``result``, :func:`icrl_lib.incontext.block_agent`, with the mask it was
+    trained with), ``teacher`` (:func:`icrl_lib.incontext.teacher_agent`), both from zero parameters with the
+    behaviour policy at the algorithm's control temperature, ``N = dist.n_transitions`` transitions per round
+    with the distribution's reward noise and common random numbers (:func:`icrl_lib.rl.run_control`); plus the
+    constants ``oracle`` (1) and ``random`` (0).
+    """
+    cfg = result.config
+    dist = cfg.dist
+    d = algorithm_defaults(dist.algorithm)
+    mdps = held_out_mdps(dist, n_mdps, seed)
+    agents = {"transformer": block_agent(result.P, result.V, dist, mask=cfg.mask), "teacher": teacher_agent(dist)}
+    policy = behaviour_policy_fn(dist, d["control_temperature"])
+    K = rounds or d["rounds"]
+    control = run_control(mdps, agents, policy, torch.zeros(dist.n_params, dtype=torch.float64), K,
+                          dist.n_transitions, seed=seed, reward_noise=dist.reward_noise)
+    J_random, J_star = reference_returns(mdps)
+    normalized = control.normalized(J_random, J_star)
+    ones = torch.ones(n_mdps, K + 1, dtype=torch.float64)
+    return {**normalized, "oracle": ones, "random": 0 * ones}
+
+
 def teacher_mimicking_summary(result) -> dict:
-    """The JSON summary of a training run (final metrics, config, history)."""
+    """The JSON summary of a training run (final metrics, config, history; chapter 6)."""
     h = result.history
     return {"relative_error_P": h["relative_error_P"][-1], "relative_error_V": h["relative_error_V"][-1],
             "inert_norm": h["inert_norm"][-1], "final_loss": h["eval_loss"][-1],
@@ -58,10 +93,13 @@ def teacher_mimicking_summary(result) -> dict:
             "config": asdict(result.config), "history": h}
 
 
-def control_summary(result, control) -> dict:
-    """The JSON summary of a control run: final normalised returns (mean, 95% half-width) and curves."""
+def control_summary(result, normalized: dict) -> dict:
+    """The JSON summary of a control run (chapter 7): final normalised returns (mean, 95% half-width) and curves.
+
+    ``normalized`` maps agent names to (n_mdps, K+1) normalised returns (:func:`held_out_control`).
+    """
     out = {"normalized_return": {}, "normalized_return_ci95": {}, "curves": {}}
-    for name, x in control.normalized.items():
+    for name, x in normalized.items():
         m, h = mean_and_ci95(x)
         out["normalized_return"][name] = float(m[-1])
         out["normalized_return_ci95"][name] = float(h[-1])
@@ -87,11 +125,11 @@ def _train(args) -> object:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Command-line entry point: ``python -m icrl_lib.experiments NAME [options]`` (see the module docstring)."""
+    """Command-line entry point: ``python -m icrl_lib.experiments NAME [options]`` (see the module docstring; the reproducibility appendix lists the commands)."""
     parser = argparse.ArgumentParser(prog="python -m icrl_lib.experiments", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="name", required=True)
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--algorithm", choices=sorted(DEFAULTS), default="sarsa")
+    common.add_argument("--algorithm", choices=sorted(ALGORITHMS), default="sarsa")
     common.add_argument("--json", metavar="F", help="write the results to this JSON file")
     common.add_argument("--steps", type=int, default=None, help="training steps (default per algorithm)")
     common.add_argument("--threads", type=int, default=1, help="torch threads (1 is fastest for these sizes)")
@@ -129,13 +167,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.n_mdps < 2:
             parser.error("--n-mdps must be >= 2")
         result = _train(args)
-        d = DEFAULTS[args.algorithm]
-        dist = result.config.dist
-        mdps = held_out_mdps(dist, args.n_mdps, args.seed)
-        control = run_control(mdps, dist, {"transformer": block_update(result.P, result.V, dist),
-                                           "teacher": teacher_update},
-                              args.rounds or d["rounds"], d["control_temperature"], seed=args.seed)
-        out = control_summary(result, control)
+        out = control_summary(result, held_out_control(result, args.n_mdps, args.seed, args.rounds))
         for name, v in out["normalized_return"].items():
             print(f"{name:<12} normalized return after the last round = {v:.4g} "
                   f"(95% CI +- {out['normalized_return_ci95'][name]:.2g})")

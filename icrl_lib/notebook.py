@@ -1,42 +1,65 @@
-"""One setup call at the top of every chapter, and helpers that print numbers reproducibly.
+"""One setup call at the top of every chapter, and the printing policy that keeps outputs portable.
 
-nbval compares every printed output with the committed one, so chapters print numbers rounded to the
-precision they mean (4 significant digits by default) with :func:`fmt`, never raw float reprs.
+nbval re-executes every chapter and compares each printed line with the committed one, on the reader's
+machine as well as ours. So every number a chapter prints is one of three kinds, and the helper used to
+print it says which (the policy is stated in CONTRIBUTING.md and the reproducibility appendix):
+
+- **exact** quantities (a count, a rank, a dimension, a seed count): print them as they are; an identity's
+  residual is asserted and printed only as its bound with :func:`below` (``< 1e-10``);
+- **deterministic floats** (a linear solve, a closed form, an exact return of a fixed policy): :func:`fmt`,
+  4 significant digits;
+- **trained or sampled statistics** (anything after an optimiser, a long sampled loop, or a sum whose order
+  the BLAS library chooses and that is then amplified): :func:`approx` (2 significant digits by default),
+  :func:`bucket` (an order of magnitude, ``~1e-8``), :func:`below` (``< 1e-6``) or :func:`interval`
+  (``0.93 ± 0.02``), always next to an ``assert`` of the claim they support.
+
+``make test`` runs nbval in another numeric environment than the one that wrote the outputs (see the README),
+so a digit that depends on the BLAS path fails on the author's machine first.
 """
 from __future__ import annotations
 
+import math
+import os
 import random
 import warnings
 
 import numpy as np
 import torch
 
-from ._validation import check_int
+from ._validation import check_int, check_positive
 from .plotting import set_style
 
-__all__ = ["setup", "fmt", "show"]
+__all__ = ["setup", "fmt", "approx", "bucket", "below", "interval", "show", "THREADS_ENV"]
 
 _SIG = 4
+#: Environment variable that overrides the thread count of :func:`setup` (used by the CLI and benchmarks).
+THREADS_ENV = "ICRL_NUM_THREADS"
 
 
-def setup(seed: int = 0, threads: int = 1, precision: int = 4) -> None:
-    """Seed everything, fix print precision and thread count, apply the figure style, quiet known warnings.
+def setup(seed: int = 0, threads: int | None = None, precision: int = 4) -> None:
+    """Seed everything, fix print precision and threads, apply the figure style, quiet known warnings.
+
+    Called once at the top of every chapter (chapter 0 explains it).
 
     Args:
         seed: seeds Python's, numpy's and torch's global generators (library functions still take
-            explicit seeds; this only protects ad hoc cells).
-        threads: torch intra-op threads. On 2-core machines one thread is faster for the book's small
-            models (see the reproducibility appendix).
-        precision: significant digits used by :func:`fmt` and array printing.
+            explicit seeds or generators; this only protects ad hoc cells).
+        threads: torch intra-op threads; default ``$ICRL_NUM_THREADS`` or 1. On 2-core machines one
+            thread is faster for the book's small models (the reproducibility appendix has the numbers).
+        precision: significant digits of :func:`fmt` and of array printing.
     """
     global _SIG
     seed = check_int(seed, "seed", minimum=0)
+    if threads is None:
+        threads = int(os.environ.get(THREADS_ENV, "1"))
     threads = check_int(threads, "threads")
     _SIG = check_int(precision, "precision")
     random.seed(seed)
     np.random.seed(seed)
     torch.manual_seed(seed)
     torch.set_num_threads(threads)
+    # Free on CPU for the operations the book uses; warn_only keeps an op without a deterministic kernel usable.
+    torch.use_deterministic_algorithms(True, warn_only=True)
     np.set_printoptions(precision=_SIG, suppress=True, linewidth=100)
     torch.set_printoptions(precision=_SIG, sci_mode=False, linewidth=100)
     import sympy
@@ -46,25 +69,108 @@ def setup(seed: int = 0, threads: int = 1, precision: int = 4) -> None:
     warnings.filterwarnings("ignore", category=DeprecationWarning, module="jupyter_client")
 
 
-def fmt(x, sig: int | None = None) -> str:
-    """Format a number (or 0-dim tensor/array) with ``sig`` significant digits; tiny values in e-notation."""
-    sig = _SIG if sig is None else sig
-    if isinstance(x, torch.Tensor) or isinstance(x, np.ndarray):
-        # np.size() of a torch tensor is its bound .size method, so count elements per type.
-        if (x.numel() if isinstance(x, torch.Tensor) else x.size) != 1:
-            return np.array2string(np.asarray(x.tolist() if isinstance(x, torch.Tensor) else x, dtype=float),
-                                   formatter={"float_kind": lambda v: fmt(v, sig)})
-        x = x.item()  # works for any single-element array (float() rejects ndim > 0 in numpy 2)
-    x = float(x)
-    if x == 0:
+def _scalar(x) -> float:
+    if isinstance(x, torch.Tensor):
+        if x.numel() != 1:
+            raise ValueError(f"x must be a single number; got a tensor of shape {tuple(x.shape)}")
+        return float(x.item())
+    if isinstance(x, np.ndarray):
+        if x.size != 1:
+            raise ValueError(f"x must be a single number; got an array of shape {x.shape}")
+        return float(x.item())
+    try:
+        return float(x)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"x must be a real number; got {type(x).__name__}") from exc
+
+
+def _is_many(x) -> bool:
+    if isinstance(x, torch.Tensor):
+        return x.numel() != 1
+    if isinstance(x, np.ndarray):
+        return x.size != 1
+    return isinstance(x, (list, tuple))
+
+
+def _array_string(x, one) -> str:
+    arr = np.asarray(x.tolist() if isinstance(x, torch.Tensor) else x, dtype=float)
+    return np.array2string(arr, formatter={"float_kind": one}, separator=" ")
+
+
+def _sig_string(v: float, sig: int) -> str:
+    if v == 0:
         return "0"
-    if abs(x) < 1e-3 or abs(x) >= 1e6:
-        return f"{x:.{max(sig - 1, 0)}e}"
-    return f"{x:.{sig}g}"
+    if not math.isfinite(v):
+        return str(v)
+    if abs(v) < 1e-3 or abs(v) >= 1e6:
+        return f"{v:.{max(sig - 1, 0)}e}"
+    return f"{v:.{sig}g}"
+
+
+def fmt(x, sig: int | None = None) -> str:
+    """A deterministic float (solve, closed form) with ``sig`` significant digits (default 4); arrays too.
+
+    Tiny and huge values use e-notation. Use :func:`approx` for trained or sampled statistics. The printing
+    policy is explained in chapter 0 and the reproducibility appendix.
+    """
+    sig = _SIG if sig is None else check_int(sig, "sig")
+    if _is_many(x):
+        return _array_string(x, lambda v: _sig_string(float(v), sig))
+    return _sig_string(_scalar(x), sig)
+
+
+def approx(x, sig: int = 2) -> str:
+    """A trained or sampled statistic, rounded to ``sig`` significant digits (default 2); arrays too.
+
+    Two digits survive another BLAS path for the book's trainings (the portability check in ``make test``
+    enforces it); print more only where the claim needs them and they are shown to survive (chapter 0).
+    """
+    return fmt(x, sig=check_int(sig, "sig"))
+
+
+def bucket(x) -> str:
+    """The decade of a positive statistic: ``~1e-8`` means ``1e-8 <= x < 1e-7``.
+
+    For quantities that only matter to within a decade (a converged loss, a round-off floor); chapter 0.
+    """
+    v = _scalar(x)
+    if not v > 0 or not math.isfinite(v):
+        raise ValueError(f"x must be a positive finite number; got {v}")
+    return f"~1e{math.floor(math.log10(v)):d}"
+
+
+def below(x, tol: float) -> str:
+    """Assert ``x < tol`` and return ``"< tol"``: the bound is the claim, the digits of ``x`` are noise.
+
+    Used for identity residuals (``below(err, 1e-10)``, from chapter 2 on) and converged trained quantities.
+    """
+    v = _scalar(x)
+    tol = check_positive(tol, "tol")
+    if not v < tol:
+        raise AssertionError(f"{v!r} is not below {tol:g}")
+    return f"< {tol:.0e}"
+
+
+def interval(mean, half_width, sig: int = 2) -> str:
+    """``mean ± half_width`` with the half-width to ``sig`` significant digits and the mean to the same decimal.
+
+    For a sampled mean with its 95% half-width (``rl.mean_and_ci95``; chapter 7).
+    """
+    m, h = _scalar(mean), _scalar(half_width)
+    sig = check_int(sig, "sig")
+    if not (math.isfinite(m) and math.isfinite(h)) or h < 0:
+        raise ValueError(f"mean and half_width must be finite with half_width >= 0; got {m}, {h}")
+    if h == 0:
+        return f"{_sig_string(m, _SIG)} ± 0"
+    decimals = max(sig - 1 - math.floor(math.log10(h)), 0)
+    return f"{m:.{decimals}f} ± {h:.{decimals}f}"
 
 
 def show(**values) -> None:
-    """Print ``name = value`` lines with :func:`fmt` (strings and integers print as they are)."""
+    """Print ``name = value`` lines: strings and integers as they are, floats with :func:`fmt`.
+
+    Wrap trained statistics first (``show(loss=approx(loss))``) so each line says which kind it is (chapter 0).
+    """
     width = max(len(k) for k in values) if values else 0
     for k, v in values.items():
         text = v if isinstance(v, (str, int)) and not isinstance(v, bool) else fmt(v)

@@ -22,14 +22,14 @@ METHOD_COLORS = {
 
 
 def to_numpy(x) -> np.ndarray:
-    """A numpy view of a tensor (detached, on the CPU) or array-like, for plotting."""
+    """A numpy view of a tensor (detached, on the CPU) or array-like, for plotting (chapters 1-7)."""
     if isinstance(x, torch.Tensor):
         return x.detach().cpu().numpy()
     return np.asarray(x)
 
 
 def set_style() -> None:
-    """Apply the house style (called by :func:`icrl_lib.notebook.setup`)."""
+    """Apply the house style (called by :func:`icrl_lib.notebook.setup`; chapter 0 describes it)."""
     mpl.rcParams.update({
         "figure.figsize": (6.4, 3.8), "figure.dpi": 100, "savefig.dpi": 100,
         "font.size": 10, "axes.titlesize": 11, "axes.labelsize": 10, "legend.fontsize": 9,
@@ -44,7 +44,7 @@ def set_style() -> None:
 def heatmap(ax, M, title: str = "", row_labels: Sequence[str] | None = None,
             col_labels: Sequence[str] | None = None, annotate: bool = False, vmax: float | None = None,
             colorbar: bool = True, fmt: str = "{:.2f}"):
-    """Diverging heatmap of a matrix centred at 0 (red positive, blue negative)."""
+    """Diverging heatmap of a matrix centred at 0 (red positive, blue negative); chapters 2-6."""
     A = to_numpy(M).astype(float)
     if A.ndim != 2:
         raise ValueError(f"M must be a matrix; got shape {A.shape}")
@@ -70,7 +70,7 @@ def heatmap(ax, M, title: str = "", row_labels: Sequence[str] | None = None,
 
 def block_heatmap(ax, M, row_blocks: Sequence[tuple[str, int]], col_blocks: Sequence[tuple[str, int]],
                   title: str = "", **kwargs):
-    """Heatmap with labelled blocks: ``row_blocks = [("phi", d), ("phi'", d), ...]``; lines separate blocks."""
+    """Heatmap with labelled blocks: ``row_blocks = [("phi", d), ("phi'", d), ...]``; lines separate blocks (chapters 4-6)."""
     A = to_numpy(M)
     if A.ndim != 2:
         raise ValueError(f"M must be a matrix; got shape {A.shape}")
@@ -90,7 +90,7 @@ def block_heatmap(ax, M, row_blocks: Sequence[tuple[str, int]], col_blocks: Sequ
 
 
 def line_with_band(ax, x, mean, low=None, high=None, label: str | None = None, color: str | None = None, **kw):
-    """A mean curve with an optional shaded interval (for example a 95% confidence interval)."""
+    """A mean curve with an optional shaded interval (for example a 95% confidence interval; chapters 6-7)."""
     x, mean = to_numpy(x), to_numpy(mean)
     (line,) = ax.plot(x, mean, label=label, color=color, **kw)
     if low is not None and high is not None:

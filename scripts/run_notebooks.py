@@ -18,6 +18,7 @@ import nbformat
 from nbclient import NotebookClient
 
 TIMINGS = Path(__file__).resolve().parent.parent / "book" / "_static" / "execution_times.json"
+NUMERIC_ENV_VARS = ("MKL_CBWR", "ATEN_CPU_CAPABILITY", "MKL_ENABLE_INSTRUCTIONS", "ICRL_NUM_THREADS")
 KERNELSPEC = {"display_name": "Python 3", "language": "python", "name": "python3"}
 
 
@@ -62,6 +63,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--timeout", type=int, default=900, help="seconds per cell")
     args = parser.parse_args(argv)
     os.environ.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")
+    # Outputs are written with the default numeric kernels; `make test` compares them under other ones
+    # (PORTABILITY_ENV in the Makefile), so these variables must not leak in here.
+    for var in NUMERIC_ENV_VARS:
+        os.environ.pop(var, None)
     for path in args.notebooks:
         if path.suffix != ".ipynb" or not path.exists():
             parser.error(f"notebooks: {path} is not an existing .ipynb file")

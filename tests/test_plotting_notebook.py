@@ -221,3 +221,40 @@ def test_setup_sets_threads_precision_style_and_seeds(restore_globals):
 def test_setup_rejects(kw, name, restore_globals):
     with pytest.raises(ValueError, match=rf"^{re.escape(name)}\b"):
         setup(**kw)
+
+
+def test_approx_bucket_below_interval_exact_strings():
+    from icrl_lib.notebook import approx, below, bucket, interval
+    assert approx(0.046527884900569916) == "0.047"
+    assert approx(3.683e-08) == "3.7e-08"
+    assert approx(0.9437, sig=3) == "0.944"
+    assert approx(torch.tensor([0.123, 4.56])) == "[0.12 4.6]"
+    assert bucket(3.683e-08) == bucket(2.272e-08) == "~1e-8" and bucket(0.9) == "~1e-1"
+    assert below(3e-12, 1e-10) == "< 1e-10"
+    with pytest.raises(AssertionError):
+        below(2e-10, 1e-10)
+    assert interval(0.9263, 0.0171) == "0.926 ± 0.017"
+    assert interval(12.34, 1.5) == "12.3 ± 1.5"
+    assert interval(0.5, 0.0) == "0.5 ± 0"
+
+
+@pytest.mark.parametrize("call, name", [
+    (lambda: __import__("icrl_lib.notebook").notebook.bucket(0.0), "x"),
+    (lambda: __import__("icrl_lib.notebook").notebook.bucket(float("nan")), "x"),
+    (lambda: __import__("icrl_lib.notebook").notebook.below(1.0, 0.0), "tol"),
+    (lambda: __import__("icrl_lib.notebook").notebook.approx(torch.ones(2, 2), sig=0), "sig"),
+    (lambda: __import__("icrl_lib.notebook").notebook.interval(1.0, -0.1), "mean and half_width"),
+    (lambda: __import__("icrl_lib.notebook").notebook.fmt("abc"), "x"),
+])
+def test_printing_helpers_reject(call, name):
+    with pytest.raises(ValueError, match=rf"^{re.escape(name)}\b"):
+        call()
+
+
+def test_setup_threads_from_environment(restore_globals, monkeypatch):
+    monkeypatch.setenv(notebook.THREADS_ENV, "2")
+    setup()
+    assert torch.get_num_threads() == 2
+    monkeypatch.delenv(notebook.THREADS_ENV)
+    setup()
+    assert torch.get_num_threads() == 1

@@ -1,0 +1,8 @@
+"""Attention layers as functions (linear.py) and as trainable ``torch.nn.Module`` stacks (modules.py).
+Knows nothing about RL: imports only ``icrl_lib._validation`` and torch.
+Chapters 2 (the [LL26] layer), 3 ([W25]'s masked stacks), 6 (training a block).
+"""
+from .linear import apply_layers, linear_self_attention, lsa_unchecked
+from .modules import LinearTransformer
+
+__all__ = ["linear_self_attention", "apply_layers", "lsa_unchecked", "LinearTransformer"]

@@ -1,0 +1,50 @@
+"""In-context algorithms: one file per algorithm (layout, prompt, readout, construction as a block table),
+the registry ALGORITHMS, prompt distributions, the null-direction manifold and control agents.
+Imports ``icrl_lib.rl`` and ``icrl_lib.attention``. Chapters 2 (regression), 3 (TD), 4-5 (SARSA,
+actor-critic), 6 (prompt distributions, manifold), 7 (agents).
+"""
+from .actor_critic import (ACTOR_CRITIC, ActorCriticAlgorithm, actor_critic_blocks, actor_critic_construction,
+                           actor_critic_layout, actor_critic_prompt, actor_critic_readout)
+from .agents import behaviour_policy_fn, block_agent, teacher_agent
+from .base import Hyperparameters, InContextAlgorithm
+from .layout import (PromptLayout, assemble, block_rows, check_prompt, check_transitions,
+                     is_matrix_value, render_blocks)
+from .manifold import (ROLES, aligned_active_blocks, null_directions, parameter_roles, predicted_null_dimension,
+                       project_out, recovery_metrics, select_mask)
+from .registry import ALGORITHMS, get_algorithm
+from .regression import (gd_blocks, gd_construction, gd_param_blocks, gd_param_construction, gd_step,
+                         gd_step_prediction, param_layout, param_prompt, param_readout, regression_layout,
+                         regression_prompt, regression_readout, step_matrix)
+from .sarsa import (SARSA, SarsaAlgorithm, sarsa_blocks, sarsa_construction, sarsa_layout, sarsa_prompt,
+                    sarsa_readout)
+from .tasks import (HELD_OUT_SEED_OFFSET, PromptBatch, PromptDistribution, behaviour_policy, build_prompt_batch,
+                    held_out_mdps, sample_mdps, sample_parameters, sample_prompt_batch)
+from .td import td_blocks, td_construction, td_layout, td_prompt, td_readout, td_sliding_prompts
+
+__all__ = [
+    # layout and block tables
+    "PromptLayout", "assemble", "render_blocks", "block_rows", "is_matrix_value",
+    "check_transitions", "check_prompt",
+    # TD (chapter 3)
+    "td_layout", "td_prompt", "td_readout", "td_sliding_prompts", "td_blocks", "td_construction",
+    # SARSA (chapter 4)
+    "sarsa_layout", "sarsa_prompt", "sarsa_readout", "sarsa_blocks", "sarsa_construction", "SarsaAlgorithm",
+    "SARSA",
+    # actor-critic (chapter 5)
+    "actor_critic_layout", "actor_critic_prompt", "actor_critic_readout", "actor_critic_blocks",
+    "actor_critic_construction", "ActorCriticAlgorithm", "ACTOR_CRITIC",
+    # regression (chapter 2)
+    "regression_layout", "regression_prompt", "regression_readout", "step_matrix", "gd_blocks", "gd_construction",
+    "gd_step", "gd_step_prediction", "param_layout", "param_prompt", "param_readout", "gd_param_blocks",
+    "gd_param_construction",
+    # registry
+    "ALGORITHMS", "get_algorithm", "InContextAlgorithm", "Hyperparameters",
+    # tasks (chapters 6-7)
+    "PromptDistribution", "PromptBatch", "HELD_OUT_SEED_OFFSET", "sample_mdps", "sample_parameters",
+    "behaviour_policy", "build_prompt_batch", "sample_prompt_batch", "held_out_mdps",
+    # manifold (chapters 4-6)
+    "ROLES", "null_directions", "project_out", "recovery_metrics", "parameter_roles", "select_mask",
+    "predicted_null_dimension", "aligned_active_blocks",
+    # agents (chapter 7)
+    "teacher_agent", "block_agent", "behaviour_policy_fn",
+]

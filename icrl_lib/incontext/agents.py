@@ -1,0 +1,68 @@
+"""In-context agents for the outer control loop :func:`icrl_lib.rl.run_control` (chapter 7).
+
+Each agent is an ``update(params, transitions) -> params`` callable: ``params`` ``(..., n_params)``,
+``transitions`` an :class:`icrl_lib.rl.Transitions` with fields ``(..., N)``. The teacher applies the
+explicit update; a block builds the prompt from ``(params, transitions)``, applies one linear-attention layer
+and reads the new parameters out of the query column. Both go through the registry entry ``dist.spec``, so
+they see exactly the same data blocks.
+"""
+from __future__ import annotations
+
+from typing import Callable
+
+import torch
+
+from .._validation import as_tensor, check_positive
+from ..attention import lsa_unchecked
+from .tasks import PromptDistribution
+
+__all__ = ["teacher_agent", "block_agent", "behaviour_policy_fn"]
+
+_F64 = torch.float64
+
+
+def _check_dist(dist) -> PromptDistribution:
+    if not isinstance(dist, PromptDistribution):
+        raise ValueError(f"dist must be a PromptDistribution; got {type(dist).__name__}")
+    return dist
+
+
+def teacher_agent(dist: PromptDistribution) -> Callable:
+    """The explicit update of ``dist.algorithm`` (step sizes and gamma from ``dist``) as an agent (chapter 7)."""
+    dist = _check_dist(dist)
+    spec, S, A = dist.spec, dist.n_states, dist.n_actions
+
+    def update(params, transitions) -> torch.Tensor:
+        params = as_tensor(params, "params", dtype=_F64)
+        data = spec.transition_data(transitions, params, S, A, dist)
+        return spec.teacher_update(params, data, transitions.r.to(_F64), S, A, dist)
+    return update
+
+
+def block_agent(P, V, dist: PromptDistribution, mask: bool = False) -> Callable:
+    """A linear-attention block ``(P, V)`` (each D x D) as an agent: ``params <- readout(LSA_{P,V}(H))``
+    with ``H`` the prompt of ``(params, transitions)`` (chapter 7). With the construction it is the teacher."""
+    dist = _check_dist(dist)
+    D = dist.layout.dim
+    P = as_tensor(P, "P", dtype=_F64)
+    V = as_tensor(V, "V", dtype=_F64)
+    if P.shape != (D, D) or V.shape != (D, D):
+        raise ValueError(f"P and V must have shape ({D}, {D}); got {tuple(P.shape)} and {tuple(V.shape)}")
+    spec, S, A = dist.spec, dist.n_states, dist.n_actions
+    rows = dist.output_rows
+
+    def update(params, transitions) -> torch.Tensor:
+        params = as_tensor(params, "params", dtype=_F64)
+        data = spec.transition_data(transitions, params, S, A, dist)
+        H = spec.prompt(data, transitions.r.to(_F64), params, S, A)
+        return lsa_unchecked(H, P, V, mask=mask)[..., rows, -1]
+    return update
+
+
+def behaviour_policy_fn(dist: PromptDistribution, temperature: float | None = None) -> Callable:
+    """``params -> pi`` ``(..., S, A)``: the behaviour policy of ``dist.algorithm`` at ``temperature``
+    (default ``dist.temperature``), the ``policy`` argument of :func:`icrl_lib.rl.run_control` (chapter 7)."""
+    dist = _check_dist(dist)
+    tau = dist.temperature if temperature is None else check_positive(temperature, "temperature")
+    spec, S, A = dist.spec, dist.n_states, dist.n_actions
+    return lambda params: spec.behaviour_policy(as_tensor(params, "params", dtype=_F64), S, A, tau)

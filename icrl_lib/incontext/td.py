@@ -1,0 +1,131 @@
+"""In-context TD ([W25], chapter 3): layout, prompt, readout, sliding windows and the construction.
+
+Layout :func:`td_layout` ``(x: d, x_next: d, r: 1)``: context column ``j`` is
+``(x(s_j); gamma x(s_{j+1}); r_{j+1})``, the query column is ``(x_q; 0; 0)``; the value estimate is read as
+``-Z[-1, -1]`` after the (masked) layers. The construction is the block table :func:`td_blocks`:
+
+    P_l[x, x] = -C_l^T,  P_l[x, x_next] = C_l^T   (key-query; [W25]'s Q)
+    V_l[r, r] = 1                                  (value; [W25]'s P: only the bottom-right 1)
+
+so that ``L`` masked layers are ``L`` steps of batch TD(0) (:func:`icrl_lib.rl.batch_td_update`).
+"""
+from __future__ import annotations
+
+import torch
+
+from .._validation import as_tensor, broadcast_batch, check_gamma, check_int, check_shape
+from .layout import PromptLayout, assemble, check_transitions, render_blocks
+
+__all__ = ["td_layout", "td_prompt", "td_readout", "td_sliding_prompts", "td_blocks", "td_construction"]
+
+
+def td_layout(d: int) -> PromptLayout:
+    """Rows ``(x: d, x_next: d, r: 1)`` of the [W25] TD prompt (chapter 3); ``x_next`` holds ``gamma x'``.
+
+    All three blocks are data blocks; the query column fills the ``x`` rows with the query features.
+    """
+    d = check_int(d, "d")
+    return PromptLayout((("x", d), ("x_next", d), ("r", 1)), 3)
+
+
+def td_prompt(x, x_next, rewards, x_query, gamma) -> torch.Tensor:
+    """The [W25] in-context TD prompt (chapter 3).
+
+    Args:
+        x: ``(..., n, d)`` features ``x(s_j)`` of the context states.
+        x_next: ``(..., n, d)`` successor features ``x(s_{j+1})`` (raw; gamma is folded in here).
+        rewards: ``(..., n)`` rewards ``r_{j+1}`` of the transitions ``s_j -> s_{j+1}``.
+        x_query: ``(..., d)`` features of the query state.
+        gamma: discount factor in [0, 1).
+
+    Returns ``Z`` of shape ``(..., 2d+1, n+1)``: columns ``(x_j; gamma x_{j+1}; r_{j+1})`` then
+    ``(x_q; 0; 0)`` (layout :func:`td_layout`).
+    """
+    x, x_next, rewards = check_transitions(("x", "x_next"), x, x_next, rewards)
+    n, d = x.shape[-2:]
+    x_query = as_tensor(x_query, "x_query", dtype=x.dtype)
+    check_shape(x_query, "x_query", (d,))
+    g = check_gamma(gamma)
+    batch = broadcast_batch({"x": x.shape, "x_next": x_next.shape, "rewards": rewards.shape,
+                             "x_query": x_query.shape}, {"x": 2, "x_next": 2, "rewards": 1, "x_query": 1})
+    return assemble(td_layout(d), {"x": x, "x_next": g * x_next, "r": rewards.unsqueeze(-1)},
+                    {"x": x_query}, x.dtype, tuple(batch))
+
+
+def td_readout(Z) -> torch.Tensor:
+    """The value estimate ``-Z[..., -1, -1]`` of a (transformed) TD prompt, shape ``(...)`` (chapter 3)."""
+    Z = as_tensor(Z, "Z")
+    check_shape(Z, "Z", (None, None))
+    if Z.shape[-2] < 3 or Z.shape[-2] % 2 == 0:
+        raise ValueError(f"Z must have 2d+1 rows (an odd number >= 3); got shape {tuple(Z.shape)}")
+    return -Z[..., -1, -1]
+
+
+def td_sliding_prompts(features, rewards, n: int, gamma) -> tuple[torch.Tensor, torch.Tensor]:
+    """All sliding-window TD prompts of one trajectory, as [W25] train on them (chapter 3).
+
+    ``features`` ``(..., T, d)`` are ``x(s_0), ..., x(s_{T-1})`` along a trajectory and ``rewards``
+    ``(..., T)`` hold ``r_{j+1} = r(s_j)``. Window ``t`` uses the ``n`` transitions
+    ``s_{t+j} -> s_{t+j+1}`` (``j < n``) as context and ``s_{t+n+1}`` as the query, so
+    ``W = T - n - 1`` windows fit. Returns ``(Z, query_rewards)`` with ``Z`` ``(..., W, 2d+1, n+1)`` (rows in
+    the order of :func:`td_layout`) and ``query_rewards`` ``(..., W)`` the reward ``r(s_{t+n+1})`` of each
+    query state (the TD target's reward). Windows are strided views (``unfold``), one copy in the end.
+    """
+    features = as_tensor(features, "features")
+    check_shape(features, "features", (None, None))
+    T, d = features.shape[-2:]
+    rewards = as_tensor(rewards, "rewards", dtype=features.dtype)
+    check_shape(rewards, "rewards", (T,))
+    n = check_int(n, "n")
+    if T < n + 2:
+        raise ValueError(f"features must hold at least n + 2 = {n + 2} states; got {T}")
+    g = check_gamma(gamma)
+    W = T - n - 1
+    L = td_layout(d)
+    Z = torch.zeros(features.shape[:-2] + (W, L.dim, n + 1), dtype=features.dtype)
+    # unfold gives (..., W, d, n) windows of n consecutive feature vectors.
+    Z[..., L.rows("x"), :n] = features[..., : W + n - 1, :].unfold(-2, n, 1)
+    Z[..., L.rows("x_next"), :n] = g * features[..., 1: W + n, :].unfold(-2, n, 1)
+    Z[..., L.rows("r").start, :n] = rewards[..., : W + n - 1].unfold(-1, n, 1)
+    Z[..., L.rows("x"), n] = features[..., n + 1: n + 1 + W, :]
+    return Z, rewards[..., n + 1: n + 1 + W]
+
+
+def td_blocks(C) -> dict:
+    """The [W25] layer as a block table on :func:`td_layout` (chapter 3), for one preconditioner ``C``.
+
+    ``C`` is a ``d x d`` matrix: a torch tensor, a sympy ``Matrix`` or a ``MatrixSymbol`` (anything with
+    ``.T``). Rendered by :func:`icrl_lib.incontext.render_blocks` or the sympy renderers.
+    """
+    return {("P", "x", "x"): -C.T, ("P", "x", "x_next"): C.T, ("V", "r", "r"): 1}
+
+
+def td_construction(d: int, n_layers: int, C=None, dtype: torch.dtype = torch.float64
+                    ) -> list[tuple[torch.Tensor, torch.Tensor]]:
+    """[W25]'s construction: ``n_layers`` masked layers = ``n_layers`` steps of batch TD(0) (chapter 3).
+
+    Layer ``l`` is :func:`td_blocks` ``(C_l)`` rendered on :func:`td_layout` ``(d)`` (``D = 2d + 1``). Use with
+    ``mask=True``. Then ``-Z_L[-1, -1] = w_L^T x_q`` where ``w_0 = 0`` and
+    ``w_{l+1} = w_l + (1/n) C_l sum_j delta_j(w_l) x_j`` (:func:`icrl_lib.rl.batch_td_update`).
+
+    Args:
+        d: feature dimension.
+        n_layers: number of layers ``L``.
+        C: preconditioner ``(d, d)`` shared by all layers, ``(L, d, d)`` one per layer, or ``None`` for ``I``.
+
+    Returns a list of ``L`` pairs ``(P_l, V_l)``, each ``(2d+1, 2d+1)``.
+    """
+    d = check_int(d, "d")
+    L = check_int(n_layers, "n_layers")
+    if C is None:
+        Cs = torch.eye(d, dtype=dtype).expand(L, d, d)
+    else:
+        C = as_tensor(C, "C", dtype=dtype)
+        if C.dim() == 2:
+            check_shape(C, "C", (d, d), batch=False)
+            Cs = C.expand(L, d, d)
+        else:
+            check_shape(C, "C", (L, d, d), batch=False)
+            Cs = C
+    layout = td_layout(d)
+    return [render_blocks(layout, td_blocks(Cs[l]), dtype) for l in range(L)]

@@ -1,0 +1,42 @@
+"""Classic reinforcement learning without attention: MDPs and MRPs (single or batched), sampling, features,
+policies, explicit updates, tabular learners and the outer control loop. Imports only ``icrl_lib._validation``,
+numpy and torch (never attention or incontext). Chapters 1 (all of it), 3 (Boyan chains, TD), 4-5 (updates,
+control) and 6-7 (batched MDPs, run_control).
+"""
+from .control import (ControlHistory, ControlResult, actor_critic_update_fn, actor_policy, epsilon_greedy_q_policy,
+                      in_context_control, mean_and_ci95, normalized_return, reference_returns, run_control,
+                      sarsa_update_fn, softmax_q_policy, split_actor_critic)
+from .features import one_hot_state, one_hot_state_action, q_values, random_features, state_action_table
+from .mdp import (MarkovRewardProcess, TabularMDP, bellman_backup, bellman_expectation_operator,
+                  bellman_optimality_operator, boyan_chain, check_policy, expected_return, greedy_policy,
+                  mrp_values, policy_evaluation, policy_transition, random_mdp, stack_mdps,
+                  stationary_distribution, value_iteration, value_iteration_history)
+from .policies import (epsilon_greedy_policy, softmax_actor_policy, softmax_actor_scores, softmax_policy,
+                       uniform_policy)
+from .sampling import Transitions, categorical, inverse_cdf, sample_mrp_trajectory, sample_transitions
+from .tabular import (TDHistory, actor_critic, batch_td_evaluation, certainty_equivalence_values, td0_evaluation,
+                      td_fixed_point)
+from .updates import (batch_actor_critic_update, batch_sarsa_update, batch_td_update, check_transition_batch,
+                      td_errors)
+
+__all__ = [
+    # mdp
+    "TabularMDP", "MarkovRewardProcess", "stack_mdps", "random_mdp", "boyan_chain", "check_policy",
+    "policy_transition", "bellman_backup", "bellman_expectation_operator", "bellman_optimality_operator",
+    "policy_evaluation", "expected_return", "greedy_policy", "value_iteration", "value_iteration_history",
+    "mrp_values", "stationary_distribution",
+    # sampling
+    "Transitions", "categorical", "inverse_cdf", "sample_transitions", "sample_mrp_trajectory",
+    # features and policies
+    "one_hot_state", "one_hot_state_action", "q_values", "random_features", "state_action_table",
+    "epsilon_greedy_policy", "softmax_actor_policy", "softmax_actor_scores", "softmax_policy", "uniform_policy",
+    # explicit updates
+    "batch_actor_critic_update", "batch_sarsa_update", "batch_td_update", "check_transition_batch", "td_errors",
+    # tabular learners
+    "TDHistory", "td0_evaluation", "batch_td_evaluation", "td_fixed_point", "certainty_equivalence_values",
+    "actor_critic",
+    # control
+    "ControlResult", "ControlHistory", "run_control", "in_context_control", "softmax_q_policy",
+    "epsilon_greedy_q_policy", "actor_policy", "sarsa_update_fn", "actor_critic_update_fn", "split_actor_critic",
+    "reference_returns", "normalized_return", "mean_and_ci95",
+]

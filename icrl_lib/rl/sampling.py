@@ -1,0 +1,140 @@
+"""On-policy sampling from MDPs and Markov reward processes, single or batched, on a ``torch.Generator``.
+
+One sampler for everything (chapter 1; the contexts of chapters 3-7). The loop runs over *time* only: at each
+step all MDPs of a batch move in one tensor operation. ``generator`` may be a ``torch.Generator`` or an
+integer seed (shortcut for ``torch.Generator().manual_seed(seed)``).
+"""
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import torch
+
+from .._validation import check_int, check_probability, check_real, resolve_generator
+from .mdp import MarkovRewardProcess, TabularMDP, check_policy
+
+__all__ = ["Transitions", "inverse_cdf", "categorical", "sample_transitions", "sample_mrp_trajectory"]
+
+_F64 = torch.float64
+_SCAN_LIMIT = 2**25  # sample_mrp_trajectory composes transition maps (memory ~ M n S^2) below this size
+
+
+class Transitions(NamedTuple):
+    """``N`` transitions ``(S_t, A_t, R_t, S'_t, A'_t)`` per MDP (chapter 1): fields of shape (..., N);
+    states and actions int64, rewards float64. ``a_next`` is the *sampled* successor action (SARSA's)."""
+
+    s: torch.Tensor
+    a: torch.Tensor
+    r: torch.Tensor
+    s_next: torch.Tensor
+    a_next: torch.Tensor
+
+
+def inverse_cdf(probs: torch.Tensor, u: torch.Tensor) -> torch.Tensor:
+    """Categorical draws by the inverse CDF (chapter 1): ``probs`` (..., K) rows of probabilities, ``u`` (...)
+    uniforms in [0, 1); returns int64 (...): the number of cumulative masses ``<= u`` (so an outcome of
+    probability zero is never drawn; the clamp only guards a last cumulative mass of ``1 - eps``)."""
+    cum = probs.cumsum(-1)
+    K = cum.shape[-1]
+    shape = torch.broadcast_shapes(cum.shape[:-1], u.shape)
+    values = u.expand(shape).reshape(-1, 1).to(cum.dtype).contiguous()
+    idx = torch.searchsorted(cum.expand(*shape, K).reshape(-1, K), values, right=True)   # = #{k : cum_k <= u}
+    return idx.reshape(shape).clamp_max(K - 1)
+
+
+def categorical(probs: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+    """One draw per row of ``probs`` (M, K) (rows are probability vectors), shape (M,) int64 (chapter 1).
+
+    One uniform per row from ``generator``, then :func:`inverse_cdf`.
+    """
+    return inverse_cdf(probs, torch.rand(probs.shape[:-1], generator=generator, dtype=probs.dtype))
+
+
+def sample_transitions(mdp: TabularMDP, pi, n: int, generator: torch.Generator | int | None = None,
+                       reset_prob: float = 0.0, reward_noise: float = 0.0, *, seed: int | None = None
+                       ) -> Transitions:
+    """Collect ``n`` on-policy transitions per MDP along one trajectory each (chapter 1).
+
+    ``S_1 ~ rho0``, ``A_t ~ pi(.|S_t)``, ``S'_t ~ P(.|S_t, A_t)``, ``A'_t ~ pi(.|S'_t)`` (the *sampled*
+    successor action used by SARSA), ``R_t = r[S_t, A_t]`` plus ``reward_noise`` times a standard normal
+    (drawn after the trajectory, only if ``reward_noise > 0``). The next transition starts from
+    ``(S'_t, A'_t)``, except that with probability ``reset_prob`` the trajectory restarts from ``rho0``
+    (several episodes in one context).
+
+    ``mdp`` may be batched; ``pi`` (..., S, A) broadcasts with its batch shape; the fields of the result have
+    shape ``(*batch, n)`` with ``batch`` the broadcast shape. ``generator``: a ``torch.Generator`` or an int
+    seed; ``seed=`` is accepted instead (one of the two; seed 0 if neither).
+    """
+    pi = check_policy(mdp, pi)
+    n = check_int(n, "n")
+    reset_prob = check_probability(reset_prob, "reset_prob")
+    noise = check_real(reward_noise, "reward_noise")
+    if noise < 0:
+        raise ValueError(f"reward_noise must be >= 0; got {noise}")
+    gen = resolve_generator(generator, seed)
+    S, A = mdp.n_states, mdp.n_actions
+    batch = torch.broadcast_shapes(mdp.batch_shape, pi.shape[:-2])
+    P = mdp.P.expand(*batch, S, A, S).reshape(-1, S, A, S)
+    M = P.shape[0]
+    r = mdp.r.expand(*batch, S, A).reshape(M, S, A)
+    rho0 = mdp.rho0.expand(*batch, S).reshape(M, S)
+    pi = pi.expand(*batch, S, A).reshape(M, S, A)
+    rows = torch.arange(M)
+    out = {k: torch.empty(M, n, dtype=torch.long) for k in ("s", "a", "s_next", "a_next")}
+    s = categorical(rho0, gen)
+    a = categorical(pi[rows, s], gen)
+    for t in range(n):
+        s_next = categorical(P[rows, s, a], gen)
+        a_next = categorical(pi[rows, s_next], gen)
+        out["s"][:, t], out["a"][:, t], out["s_next"][:, t], out["a_next"][:, t] = s, a, s_next, a_next
+        if reset_prob > 0:
+            reset = torch.rand(M, generator=gen, dtype=_F64) < reset_prob
+            s_new = categorical(rho0, gen)
+            a_new = categorical(pi[rows, s_new], gen)
+            s, a = torch.where(reset, s_new, s_next), torch.where(reset, a_new, a_next)
+        else:
+            s, a = s_next, a_next
+    rewards = r[rows.unsqueeze(-1), out["s"], out["a"]]
+    if noise > 0:
+        rewards = rewards + noise * torch.randn(M, n, generator=gen, dtype=_F64)
+    return Transitions(*(t.reshape(*batch, n) for t in (out["s"], out["a"], rewards, out["s_next"],
+                                                         out["a_next"])))
+
+
+def sample_mrp_trajectory(mrp: MarkovRewardProcess, n: int, generator: torch.Generator | int | None = None, *,
+                          seed: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """A trajectory ``S_0, ..., S_n`` of a Markov reward process and rewards ``R_1..R_n``, ``R_{j+1} = r(S_j)``.
+
+    (Chapter 3.) ``S_0 ~ rho0``. Returns ``(states (..., n + 1) int64, rewards (..., n) float64)`` with ``...``
+    the MRP's batch shape. ``generator``: a ``torch.Generator`` or an int seed (or ``seed=``; 0 if neither).
+    All ``n + 1`` uniforms are drawn at once; unless ``M n S^2`` is huge the trajectory is then computed without
+    a loop over time (a prefix scan of the per-step transition maps), with the same result as the time loop.
+    """
+    if not isinstance(mrp, MarkovRewardProcess):
+        raise ValueError(f"mrp must be a MarkovRewardProcess; got {type(mrp).__name__}")
+    n = check_int(n, "n")
+    gen = resolve_generator(generator, seed)
+    batch, S = mrp.batch_shape, mrp.n_states
+    P = mrp.P.reshape(-1, S, S)
+    M = P.shape[0]
+    rows = torch.arange(M)
+    u = torch.rand(M, n + 1, generator=gen, dtype=_F64)   # all uniforms at once: S_0 from u[:, 0], S_{j+1} from u[:, j+1]
+    s0 = inverse_cdf(mrp.rho0.reshape(M, S), u[:, 0])
+    if M * n * S * S <= _SCAN_LIMIT:
+        # No loop over time: F[m, j, s] is the successor of s at step j; a Hillis-Steele prefix scan (log2 n
+        # gathers) composes F[:, j] o ... o F[:, 0], which applied to S_0 gives S_{j+1}. Same uniforms, same
+        # inverse CDF as the loop below, hence the same trajectory.
+        vals = u[:, None, 1:].expand(M, S, n).contiguous()                             # (M, S, n)
+        F = torch.searchsorted(P.cumsum(-1), vals, right=True).clamp_max(S - 1).transpose(1, 2)  # inverse_cdf
+        k = 1
+        while k < n:
+            F = torch.cat([F[:, :k], F[:, k:].gather(-1, F[:, :-k])], 1)
+            k *= 2
+        states = torch.cat([s0[:, None], F.gather(-1, s0[:, None, None].expand(M, n, 1)).squeeze(-1)], 1)
+    else:
+        states = torch.empty(M, n + 1, dtype=torch.long)
+        states[:, 0] = s0
+        for j in range(n):
+            states[:, j + 1] = inverse_cdf(P[rows, states[:, j]], u[:, j + 1])
+    rewards = mrp.r.reshape(M, S)[rows.unsqueeze(-1), states[:, :-1]]
+    return states.reshape(*batch, n + 1), rewards.reshape(*batch, n)

@@ -1,0 +1,33 @@
+"""Training: multi-task TD pretraining, teacher mimicking of one block, gradient flow on the mimicking loss,
+supervised pretraining of a layer on in-context regression. Imports icrl_lib.rl, .attention, .incontext.
+Chapters 2 (regression), 3 (TD pretraining), 6 (teacher mimicking, gradient flow), 7 (the trained blocks).
+"""
+from .gradient_flow import (GDResult, QueryMoments, Spectrum, balance, fit_log_slope, flat_entries,
+                            gradient_descent, hessian_spectrum, loss_gradients, loss_hessian, moment_loss,
+                            moment_readout, predicted_log_loss_slope, query_moments, with_entries)
+from .regression import (RegressionTasks, TrainResult, effective_preconditioner, fit_step_size,
+                         lsa_regression_loss, one_step_risk, optimal_step_size, sample_regression_tasks,
+                         train_regression_lsa)
+from .td_pretraining import (TASKS_PER_DRAW, BoyanTasks, TDPretrainingConfig, TDPretrainingResult, WindowMoments,
+                             boyan_task_values, moment_td_loss, msve, sample_boyan_tasks, task_trajectories,
+                             td_pretrain, td_pretraining_loss, td_structure_metrics, value_estimates,
+                             values_from_moments, window_moments)
+from .teacher_mimicking import (TeacherMimickingConfig, TeacherMimickingResult, block_readout, init_parameters,
+                                mimicking_loss, train_teacher_mimicking)
+
+__all__ = [
+    # TD pretraining (chapter 3)
+    "TASKS_PER_DRAW", "BoyanTasks", "TDPretrainingConfig", "TDPretrainingResult", "WindowMoments", "sample_boyan_tasks",
+    "boyan_task_values", "task_trajectories", "window_moments", "values_from_moments", "moment_td_loss",
+    "td_pretraining_loss", "td_structure_metrics", "value_estimates", "msve", "td_pretrain",
+    # teacher mimicking (chapter 6)
+    "TeacherMimickingConfig", "TeacherMimickingResult", "init_parameters", "block_readout", "mimicking_loss",
+    "train_teacher_mimicking",
+    # gradient flow (chapter 6)
+    "QueryMoments", "query_moments", "moment_readout", "moment_loss", "flat_entries", "with_entries",
+    "loss_gradients", "loss_hessian", "Spectrum", "hessian_spectrum", "predicted_log_loss_slope",
+    "fit_log_slope", "balance", "GDResult", "gradient_descent",
+    # supervised pretraining on in-context regression (chapter 2)
+    "RegressionTasks", "sample_regression_tasks", "optimal_step_size", "one_step_risk", "fit_step_size",
+    "effective_preconditioner", "lsa_regression_loss", "TrainResult", "train_regression_lsa",
+]

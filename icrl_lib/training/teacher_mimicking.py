@@ -1,0 +1,164 @@
+"""Teacher-mimicking training of one linear self-attention block (chapter 6).
+
+The loss (the procedure is [LL26]'s; this exact protocol is ours):
+
+    L(P, V) = E_{MDP, params, context ~ pi_params} || readout(LSA_{P,V}(H)) - teacher(H) ||^2
+
+where the teacher is the explicit update of the algorithm (the registry entry ``dist.spec`` of
+:data:`icrl_lib.incontext.ALGORITHMS`: batch SARSA, batch actor-critic, ...) and ``readout`` returns the
+parameter rows of the query column (``dist.output_rows``). ``P`` and ``V`` are full ``D x D`` matrices
+trained from a small random initialisation. The prompt distribution (:class:`icrl_lib.incontext.PromptDistribution`),
+the prompts (:func:`icrl_lib.incontext.sample_prompt_batch`) and the distance to the construction
+(:func:`icrl_lib.incontext.recovery_metrics`) live in :mod:`icrl_lib.incontext`.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+import torch
+
+from .._validation import check_int, check_positive, check_real
+from ..attention import lsa_unchecked
+from ..incontext import PromptBatch, PromptDistribution, recovery_metrics, sample_prompt_batch
+
+__all__ = ["TeacherMimickingConfig", "TeacherMimickingResult", "init_parameters", "block_readout",
+           "mimicking_loss", "train_teacher_mimicking"]
+
+_F64 = torch.float64
+
+
+def block_readout(P: torch.Tensor, V: torch.Tensor, H: torch.Tensor, rows: torch.Tensor, mask: bool = False
+                  ) -> torch.Tensor:
+    """The parameter rows ``rows`` of the query column of ``LSA_{P,V}(H)``, shape (B, len(rows)) (chapter 6)."""
+    return lsa_unchecked(H, P, V, mask=mask)[..., rows, -1]
+
+
+def mimicking_loss(P, V, batch: PromptBatch, rows: torch.Tensor, mask: bool = False) -> torch.Tensor:
+    """Mean over prompts of the squared error between the block's readout and the teacher (chapter 6)."""
+    H = batch.H.to(P.dtype)
+    return ((block_readout(P, V, H, rows, mask) - batch.target.to(P.dtype)) ** 2).sum(-1).mean()
+
+
+def init_parameters(dim: int, scale: float, generator: torch.Generator, balanced: bool = True,
+                    dtype: torch.dtype = torch.float32) -> tuple[torch.Tensor, torch.Tensor]:
+    """Small random ``(P, V)``: entries ``N(0, scale^2 / D)``; ``balanced`` rescales so ``||V|| = ||P||`` (chapter 6)."""
+    D = check_int(dim, "dim")
+    s = check_real(scale, "scale")
+    if s < 0:
+        raise ValueError(f"scale must be >= 0; got {s}")
+    P = torch.randn(D, D, generator=generator, dtype=_F64) * s / D ** 0.5
+    V = torch.randn(D, D, generator=generator, dtype=_F64) * s / D ** 0.5
+    if balanced and s > 0:
+        V = V * (P.norm() / V.norm())
+    return P.to(dtype), V.to(dtype)
+
+
+@dataclass(frozen=True)
+class TeacherMimickingConfig:
+    """Training hyper-parameters (our protocol; chapter 6). ``optimizer``: "adam" (fresh prompts every step) or
+    "gd" (plain gradient descent; with ``fixed_dataset`` it is gradient descent on one empirical loss,
+    the discretised gradient flow of chapter 6)."""
+
+    dist: PromptDistribution = PromptDistribution()
+    optimizer: str = "adam"
+    lr: float = 1e-3
+    n_steps: int = 3000
+    batch_size: int = 256
+    init_scale: float = 0.1
+    balanced_init: bool = True
+    fixed_dataset: bool = False
+    mask: bool = False
+    seed: int = 0
+    log_every: int = 50
+    n_eval_prompts: int = 1024
+    dtype: str = "float32"
+
+    def __post_init__(self):
+        if not isinstance(self.dist, PromptDistribution):
+            raise ValueError("dist must be a PromptDistribution")
+        if self.optimizer not in ("adam", "gd"):
+            raise ValueError(f"optimizer must be 'adam' or 'gd'; got {self.optimizer!r}")
+        check_positive(self.lr, "lr")
+        for name in ("n_steps", "batch_size", "log_every", "n_eval_prompts"):
+            check_int(getattr(self, name), name)
+        check_int(self.seed, "seed", minimum=0)
+        if check_real(self.init_scale, "init_scale") < 0:
+            raise ValueError(f"init_scale must be >= 0; got {self.init_scale}")
+        if self.dtype not in ("float32", "float64"):
+            raise ValueError(f"dtype must be 'float32' or 'float64'; got {self.dtype!r}")
+
+
+@dataclass
+class TeacherMimickingResult:
+    """Trained ``P``, ``V`` (float64 copies), the config and the logged history (lists per log step; chapter 6)."""
+
+    P: torch.Tensor
+    V: torch.Tensor
+    config: TeacherMimickingConfig
+    history: dict = field(default_factory=dict)
+
+    def final_metrics(self) -> dict:
+        return {k: v[-1] for k, v in self.history.items() if v}
+
+    def as_dict(self) -> dict:
+        return {"config": asdict(self.config), "history": self.history}
+
+
+def _cast(batch: PromptBatch, dtype: torch.dtype) -> PromptBatch:
+    return batch._replace(H=batch.H.to(dtype), target=batch.target.to(dtype))
+
+
+def train_teacher_mimicking(config: TeacherMimickingConfig = TeacherMimickingConfig(), progress: bool = False,
+                            P0=None, V0=None) -> TeacherMimickingResult:
+    """Train a full ``(P, V)`` block to mimic the teacher; see :class:`TeacherMimickingConfig` (chapter 6).
+
+    Logs every ``log_every`` steps: ``loss`` (training batch), ``eval_loss`` (fixed held-out prompts),
+    and :func:`icrl_lib.incontext.recovery_metrics`. ``P0``/``V0`` override the random initialisation.
+    """
+    if not isinstance(config, TeacherMimickingConfig):
+        raise ValueError(f"config must be a TeacherMimickingConfig; got {type(config).__name__}")
+    cfg = config
+    dtype = torch.float32 if cfg.dtype == "float32" else _F64
+    gen = torch.Generator().manual_seed(cfg.seed)
+    eval_gen = torch.Generator().manual_seed(1_000_003 + cfg.seed)
+    rows = cfg.dist.output_rows
+    if P0 is None or V0 is None:
+        P_init, V_init = init_parameters(cfg.dist.layout.dim, cfg.init_scale, gen, cfg.balanced_init, dtype)
+    else:
+        P_init, V_init = torch.as_tensor(P0, dtype=dtype), torch.as_tensor(V0, dtype=dtype)
+    P = P_init.clone().requires_grad_(True)
+    V = V_init.clone().requires_grad_(True)
+    opt = (torch.optim.Adam([P, V], lr=cfg.lr) if cfg.optimizer == "adam"
+           else torch.optim.SGD([P, V], lr=cfg.lr))
+    eval_batch = _cast(sample_prompt_batch(cfg.dist, cfg.n_eval_prompts, eval_gen), dtype)
+    fixed = _cast(sample_prompt_batch(cfg.dist, cfg.batch_size, gen), dtype) if cfg.fixed_dataset else None
+
+    history: dict[str, list] = {"step": [], "loss": [], "eval_loss": []}
+
+    def log(step: int, loss_value: float):
+        with torch.no_grad():
+            ev = float(mimicking_loss(P, V, eval_batch, rows, cfg.mask))
+        history["step"].append(step)
+        history["loss"].append(loss_value)
+        history["eval_loss"].append(ev)
+        for k, v in recovery_metrics(P, V, cfg.dist).items():
+            history.setdefault(k, []).append(v)
+
+    with torch.no_grad():
+        log(0, float(mimicking_loss(P, V, fixed or eval_batch, rows, cfg.mask)))
+    steps = range(1, cfg.n_steps + 1)
+    if progress:
+        from tqdm.auto import tqdm
+        steps = tqdm(steps, desc=f"teacher mimicking ({cfg.dist.algorithm})", unit="step")
+    for step in steps:
+        batch = fixed if fixed is not None else _cast(sample_prompt_batch(cfg.dist, cfg.batch_size, gen), dtype)
+        loss = mimicking_loss(P, V, batch, rows, cfg.mask)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        if step % cfg.log_every == 0 or step == cfg.n_steps:
+            log(step, float(loss.detach()))
+            if progress:
+                steps.set_postfix(loss=f"{history['loss'][-1]:.3g}",
+                                  errP=f"{history['relative_error_P'][-1]:.3g}")
+    return TeacherMimickingResult(P.detach().to(_F64).clone(), V.detach().to(_F64).clone(), cfg, history)

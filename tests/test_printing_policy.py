@@ -1,0 +1,64 @@
+"""The printing policy makes trained statistics portable (issue: `make test` passes on every machine).
+
+One short training (a few hundred Adam steps of a small MLP) runs in subprocesses under two thread counts
+and under other numeric environments (MKL's conditional-numerical-reproducibility mode, ATen's kernels
+without vector instructions). The raw losses differ in their last digits between environments; the
+strings printed through :func:`icrl_lib.notebook.approx` agree. The first part is what makes the second
+worth testing: without the helper the printed output would not be portable.
+"""
+import os
+import subprocess
+import sys
+
+import pytest
+
+SCRIPT = r"""
+import sys, torch
+from icrl_lib.notebook import approx, bucket
+torch.set_num_threads(int(sys.argv[1]))
+g = torch.Generator().manual_seed(0)
+X = torch.randn(4096, 64, generator=g)
+y = torch.sin(X[:, :3].sum(1))
+torch.manual_seed(0)
+net = torch.nn.Sequential(torch.nn.Linear(64, 256), torch.nn.Tanh(), torch.nn.Linear(256, 1))
+opt = torch.optim.Adam(net.parameters(), lr=1e-2)
+for _ in range(200):
+    loss = ((net(X).squeeze(-1) - y) ** 2).mean()
+    opt.zero_grad(); loss.backward(); opt.step()
+v = float(loss.detach())
+print(repr(v)); print(approx(v)); print(bucket(v))
+"""
+
+ENVIRONMENTS = {
+    "1 thread": ({}, 1),
+    "2 threads": ({}, 2),
+    "MKL_CBWR=COMPATIBLE": ({"MKL_CBWR": "COMPATIBLE"}, 1),
+    "ATen default kernels": ({"ATEN_CPU_CAPABILITY": "default"}, 1),
+}
+_NUMERIC_VARS = ("MKL_CBWR", "ATEN_CPU_CAPABILITY", "MKL_ENABLE_INSTRUCTIONS", "OMP_NUM_THREADS")
+
+
+def _run(extra: dict, threads: int) -> tuple[float, str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in _NUMERIC_VARS}
+    env.update(extra)
+    out = subprocess.run([sys.executable, "-c", SCRIPT, str(threads)], env=env, capture_output=True,
+                         text=True, check=True, timeout=300).stdout.split("\n")
+    return float(out[0]), out[1], out[2]
+
+
+@pytest.fixture(scope="module")
+def runs():
+    return {name: _run(extra, threads) for name, (extra, threads) in ENVIRONMENTS.items()}
+
+
+def test_printed_strings_agree_across_numeric_environments(runs):
+    printed = {name: (r[1], r[2]) for name, r in runs.items()}
+    assert len(set(printed.values())) == 1, printed
+
+
+def test_raw_floats_differ_so_the_helper_is_what_makes_it_portable(runs):
+    raw = {name: r[0] for name, r in runs.items()}
+    if len(set(raw.values())) == 1:
+        pytest.skip(f"this CPU gives bit-identical losses in every environment tried: {raw}")
+    assert len(set(raw.values())) > 1
+    assert max(raw.values()) != min(raw.values())
