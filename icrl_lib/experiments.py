@@ -3,6 +3,8 @@
     python -m icrl_lib.experiments teacher-mimicking --algorithm {sarsa,actor-critic} --seed S --json F
     python -m icrl_lib.experiments control --algorithm {sarsa,actor-critic} --n-mdps M --seed S --json F
     python -m icrl_lib.experiments success-rate --algorithm {sarsa,actor-critic} --seeds 0 1 2 3 --json F
+    python -m icrl_lib.experiments td-pretraining --seeds 0 1 2 3 --modes shared sequential --json F  (chapter 3)
+    python -m icrl_lib.experiments softmax-td --seed S --n-seeds 5 --json F  (chapter 8, our emergence protocol)
 
 ``--algorithm`` is any name of the registry :data:`icrl_lib.incontext.ALGORITHMS`. ``teacher-mimicking``
 trains one block from a small random initialisation (our protocol, :mod:`icrl_lib.training.teacher_mimicking`)
@@ -148,6 +150,20 @@ def main(argv: list[str] | None = None) -> int:
     ct.add_argument("--rounds", type=int, default=None)
     sr = sub.add_parser("success-rate", parents=[common], help="train over several seeds, count recoveries")
     sr.add_argument("--seeds", type=int, nargs="+", default=list(range(8)))
+    td = sub.add_parser("td-pretraining", help="chapter 3: TD pretraining over seeds, shared and sequential layers")
+    td.add_argument("--seeds", type=int, nargs="+", default=list(range(8)))
+    td.add_argument("--modes", nargs="+", choices=["shared", "sequential"], default=["shared", "sequential"])
+    td.add_argument("--steps", type=int, default=None, help="Adam steps (default TDPretrainingConfig's)")
+    td.add_argument("--threads", type=int, default=1, help="torch threads (1 is fastest for these sizes)")
+    td.add_argument("--json", metavar="F", help="write the results to this JSON file")
+    td.add_argument("--quiet", action="store_true", help="no progress bar")
+    sx = sub.add_parser("softmax-td", help="chapter 8: our emergence protocol for softmax in-context TD")
+    sx.add_argument("--seed", type=int, default=0, help="first seed; --n-seeds consecutive seeds are run")
+    sx.add_argument("--n-seeds", type=int, default=5)
+    sx.add_argument("--steps", type=int, default=None, help="Adam steps (default SoftmaxPretrainingConfig's)")
+    sx.add_argument("--threads", type=int, default=1, help="torch threads (1 is fastest for these sizes)")
+    sx.add_argument("--json", metavar="F", help="write the results to this JSON file")
+    sx.add_argument("--quiet", action="store_true", help="no progress bar")
     args = parser.parse_args(argv)
     if args.threads < 1:
         parser.error("--threads must be >= 1")
@@ -155,7 +171,28 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--steps must be >= 1")
     torch.set_num_threads(args.threads)
 
-    if args.name == "teacher-mimicking":
+    if args.name == "softmax-td":
+        from .training.softmax_pretraining import SoftmaxPretrainingConfig, run_emergence
+        cfg = SoftmaxPretrainingConfig() if args.steps is None else SoftmaxPretrainingConfig(n_steps=args.steps)
+        bar = None
+        if not args.quiet:
+            from tqdm import tqdm
+            bar = tqdm(total=2 * args.n_seeds * cfg.n_steps, desc="softmax-td")
+        out = run_emergence(range(args.seed, args.seed + args.n_seeds), cfg,
+                            progress=None if bar is None else (lambda step, loss: bar.update(1)))
+        if bar is not None:
+            bar.close()
+        for key in ("masked", "unmasked"):
+            print(f"{key}: {out[key]['n_success']}/{args.n_seeds} seeds reach the construction's blocks")
+    elif args.name == "td-pretraining":
+        from .training.td_pretraining import td_pretraining_sweep
+        out = td_pretraining_sweep(args.seeds, [m == "shared" for m in args.modes], args.steps,
+                                   progress=not args.quiet, log=lambda line: print(line, flush=True))
+        for mode in out["shared"]:
+            runs = [r for r in out["runs"] if r["shared"] == mode]
+            print(f"{'shared' if mode else 'sequential'}: {sum(r['success'] for r in runs)}/{len(runs)} seeds "
+                  f"reach the construction's structure")
+    elif args.name == "teacher-mimicking":
         result = _train(args)
         out = teacher_mimicking_summary(result)
         if args.save_block:

@@ -4,5 +4,7 @@ Chapters 2 (the [LL26] layer), 3 ([W25]'s masked stacks), 6 (training a block).
 """
 from .linear import apply_layers, linear_self_attention, lsa_unchecked
 from .modules import LinearTransformer
+from .softmax import SoftmaxTransformer, column_shift, softmax_attention, softmax_attention_unchecked
 
-__all__ = ["linear_self_attention", "apply_layers", "lsa_unchecked", "LinearTransformer"]
+__all__ = ["linear_self_attention", "apply_layers", "lsa_unchecked", "LinearTransformer",
+           "softmax_attention", "softmax_attention_unchecked", "column_shift", "SoftmaxTransformer"]

@@ -5,12 +5,13 @@ actor-critic), 6 (prompt distributions, manifold), 7 (agents).
 """
 from .actor_critic import (ACTOR_CRITIC, ActorCriticAlgorithm, actor_critic_blocks, actor_critic_construction,
                            actor_critic_layout, actor_critic_prompt, actor_critic_readout)
-from .agents import behaviour_policy_fn, block_agent, teacher_agent
+from .agents import agent_jacobian, behaviour_policy_fn, block_agent, teacher_agent
 from .base import Hyperparameters, InContextAlgorithm
 from .layout import (PromptLayout, assemble, block_rows, check_prompt, check_transitions,
                      is_matrix_value, render_blocks)
-from .manifold import (ROLES, aligned_active_blocks, null_directions, parameter_roles, predicted_null_dimension,
-                       project_out, recovery_metrics, select_mask)
+from .manifold import (ROLES, aligned_active_blocks, data_moments, null_directions, parameter_roles,
+                       predicted_null_dimension, project_out, readout_jacobian, recovery_metrics, select_mask,
+                       span_rank)
 from .registry import ALGORITHMS, get_algorithm
 from .regression import (gd_blocks, gd_construction, gd_param_blocks, gd_param_construction, gd_step,
                          gd_step_prediction, param_layout, param_prompt, param_readout, regression_layout,
@@ -18,8 +19,11 @@ from .regression import (gd_blocks, gd_construction, gd_param_blocks, gd_param_c
 from .sarsa import (SARSA, SarsaAlgorithm, sarsa_blocks, sarsa_construction, sarsa_layout, sarsa_prompt,
                     sarsa_readout)
 from .tasks import (HELD_OUT_SEED_OFFSET, PromptBatch, PromptDistribution, behaviour_policy, build_prompt_batch,
-                    held_out_mdps, sample_mdps, sample_parameters, sample_prompt_batch)
+                    held_out_mdps, sample_mdps, sample_parameters, sample_prompt_batch,
+                    behaviour_blocks, behaviour_parameters)
 from .td import td_blocks, td_construction, td_layout, td_prompt, td_readout, td_sliding_prompts
+from .softmax_td import (SoftmaxTDConstruction, softmax_td_construction, softmax_td_forward, softmax_td_prompt,
+                         softmax_td_readout, softmax_td_rows)
 
 __all__ = [
     # layout and block tables
@@ -41,10 +45,14 @@ __all__ = [
     "ALGORITHMS", "get_algorithm", "InContextAlgorithm", "Hyperparameters",
     # tasks (chapters 6-7)
     "PromptDistribution", "PromptBatch", "HELD_OUT_SEED_OFFSET", "sample_mdps", "sample_parameters",
-    "behaviour_policy", "build_prompt_batch", "sample_prompt_batch", "held_out_mdps",
+    "behaviour_policy", "build_prompt_batch", "sample_prompt_batch", "held_out_mdps", "behaviour_blocks",
+    "behaviour_parameters",
     # manifold (chapters 4-6)
     "ROLES", "null_directions", "project_out", "recovery_metrics", "parameter_roles", "select_mask",
-    "predicted_null_dimension", "aligned_active_blocks",
+    "predicted_null_dimension", "aligned_active_blocks", "data_moments", "span_rank", "readout_jacobian",
     # agents (chapter 7)
-    "teacher_agent", "block_agent", "behaviour_policy_fn",
+    "teacher_agent", "block_agent", "behaviour_policy_fn", "agent_jacobian",
+    # softmax TD (chapter 8)
+    "SoftmaxTDConstruction", "softmax_td_rows", "softmax_td_prompt", "softmax_td_readout", "softmax_td_construction",
+    "softmax_td_forward",
 ]

@@ -12,11 +12,11 @@ from typing import Callable
 
 import torch
 
-from .._validation import as_tensor, check_positive
+from .._validation import as_tensor, check_positive, check_shape
 from ..attention import lsa_unchecked
 from .tasks import PromptDistribution
 
-__all__ = ["teacher_agent", "block_agent", "behaviour_policy_fn"]
+__all__ = ["teacher_agent", "block_agent", "behaviour_policy_fn", "agent_jacobian"]
 
 _F64 = torch.float64
 
@@ -66,3 +66,32 @@ def behaviour_policy_fn(dist: PromptDistribution, temperature: float | None = No
     tau = dist.temperature if temperature is None else check_positive(temperature, "temperature")
     spec, S, A = dist.spec, dist.n_states, dist.n_actions
     return lambda params: spec.behaviour_policy(as_tensor(params, "params", dtype=_F64), S, A, tau)
+
+
+def agent_jacobian(update: Callable, params, transitions) -> torch.Tensor:
+    """The Jacobian ``d update(params, transitions) / d params`` of an agent's update map at ``params`` for
+    fixed ``transitions`` (one round's context), shape ``(..., n_params, n_params)`` (chapter 7).
+
+    ``params`` ``(..., n_params)`` float64, one parameter vector per context (leading dimensions as in
+    ``transitions``); each context's output may depend only on its own parameters (true of every agent here).
+    For the SARSA teacher the map is affine and the Jacobian is ``I - alpha A_hat`` with
+    ``A_hat = (1/N) sum_t phi_t (phi_t - gamma phi'_t)^T``, whose spectral norm is the Lipschitz constant
+    ``L_k`` of chapter 7's error-propagation bound; for the actor-critic teacher it is the local linear part.
+    Computed by automatic differentiation (``update`` must be differentiable in ``params``).
+    """
+    if not callable(update):
+        raise ValueError("update must be a callable update(params, transitions) -> params")
+    params = as_tensor(params, "params", dtype=_F64)
+    check_shape(params, "params", (None,))
+    n = params.shape[-1]
+    x = params.detach().reshape(-1, n).clone().requires_grad_(True)
+    out = update(x.reshape(params.shape), transitions)
+    if not isinstance(out, torch.Tensor) or out.shape != params.shape:
+        raise ValueError(f"update must return a tensor of shape {tuple(params.shape)}; got "
+                         f"{getattr(out, 'shape', type(out).__name__)}")
+    out = out.reshape(-1, n)
+    rows = []
+    for i in range(n):  # one backward pass per output coordinate, all contexts at once
+        (g,) = torch.autograd.grad(out[:, i].sum(), x, retain_graph=i < n - 1, allow_unused=True)
+        rows.append(torch.zeros_like(x) if g is None else g)
+    return torch.stack(rows, dim=-2).reshape(*params.shape[:-1], n, n).detach()

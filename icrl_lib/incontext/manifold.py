@@ -15,11 +15,14 @@ from __future__ import annotations
 
 import torch
 
-from .._validation import as_tensor
+from .._validation import as_tensor, check_positive
+from ..attention import lsa_unchecked
+from .layout import PromptLayout
 from .tasks import PromptDistribution
 
 __all__ = ["ROLES", "null_directions", "project_out", "recovery_metrics", "parameter_roles", "select_mask",
-           "predicted_null_dimension", "aligned_active_blocks"]
+           "predicted_null_dimension", "aligned_active_blocks", "data_moments", "span_rank",
+           "readout_jacobian"]
 
 _F64 = torch.float64
 ROLES = ("active", "query", "inert")
@@ -193,3 +196,63 @@ def aligned_active_blocks(P, V, dist: PromptDistribution) -> dict[str, torch.Ten
         out[f"{k}_id"] = project_out(out[f"{k}_act"], basis)
         out[f"{k}_star_id"] = project_out(out[f"{k}_star"], basis)
     return out
+
+
+def data_moments(H, layout: PromptLayout) -> torch.Tensor:
+    """The data block of the token second moment, ``Ghat_data = (1/N) sum_t z_t z_t^T`` (chapter 4).
+
+    ``H`` (..., D, N+1) prompts of ``layout`` (the last column is the query); ``z_t = H[data, t]`` for the
+    N context columns. Returns (..., n_data, n_data) with ``n_data = layout.data.stop``. The masked readout
+    of a block is linear in this matrix (chapter 4, section 4.4), so the span of the ``Ghat_data`` of a
+    prompt distribution is what its richness is about.
+    """
+    if not isinstance(layout, PromptLayout):
+        raise ValueError(f"layout must be a PromptLayout; got {type(layout).__name__}")
+    H = as_tensor(H, "H")
+    if H.dim() < 2 or H.shape[-2] != layout.dim or H.shape[-1] < 2:
+        raise ValueError(f"H must have shape (..., {layout.dim}, N+1) with N >= 1; got {tuple(H.shape)}")
+    Z = H[..., layout.data, :-1]
+    return Z @ Z.transpose(-1, -2) / Z.shape[-1]
+
+
+def span_rank(X, rtol: float = 1e-9) -> int:
+    """Dimension of the span of the matrices (or vectors) ``X[i]`` (n, ...): the number of singular values of
+    the flattened (n, m) stack above ``rtol`` times the largest (chapter 4: richness of the moments, the
+    rank of a readout Jacobian). 0 for an all-zero stack."""
+    X = as_tensor(X, "X", dtype=_F64)
+    if X.dim() < 1 or X.shape[0] < 1:
+        raise ValueError(f"X must be a non-empty stack (n, ...); got shape {tuple(X.shape)}")
+    rtol = check_positive(rtol, "rtol")
+    sv = torch.linalg.svdvals(X.reshape(X.shape[0], -1))
+    if sv.numel() == 0 or float(sv[0]) == 0.0:
+        return 0
+    return int((sv > rtol * sv[0]).sum())
+
+
+def readout_jacobian(H, P, V, rows, mask: bool = False) -> torch.Tensor:
+    """Jacobian of the readouts ``LSA_{P,V}(H)[rows, -1]`` of many prompts with respect to ``(P, V)`` (chapter 4).
+
+    ``H`` (B, D, N+1), ``P``, ``V`` (D, D), ``rows`` the readout rows (a slice, a list or a LongTensor, e.g.
+    ``dist.output_rows``). Returns ``J`` (B * n_rows, 2 D^2): row ``(b, i)`` is the gradient of readout ``i``
+    of prompt ``b``; columns are ``vec(P)`` then ``vec(V)`` (row-major). At a zero of the teacher-mimicking
+    loss the loss Hessian is ``2 J^T J / (B n_rows)``, so ``2 D^2 - rank J`` is the dimension of its null space.
+    """
+    H = as_tensor(H, "H", dtype=_F64)
+    P = as_tensor(P, "P", dtype=_F64)
+    V = as_tensor(V, "V", dtype=_F64)
+    if H.dim() != 3:
+        raise ValueError(f"H must have shape (B, D, N+1); got {tuple(H.shape)}")
+    D = H.shape[-2]
+    if P.shape != (D, D) or V.shape != (D, D):
+        raise ValueError(f"P and V must have shape ({D}, {D}); got {tuple(P.shape)} and {tuple(V.shape)}")
+    if isinstance(rows, slice):
+        rows = torch.arange(D)[rows]
+    rows = torch.as_tensor(rows, dtype=torch.long)
+    if rows.dim() != 1 or rows.numel() == 0 or int(rows.min()) < 0 or int(rows.max()) >= D:
+        raise ValueError(f"rows must be a non-empty list of row indices in [0, {D}); got {rows.tolist()}")
+
+    def single(P_, V_, H_):
+        return lsa_unchecked(H_, P_, V_, mask=bool(mask))[rows, -1]
+
+    JP, JV = torch.vmap(torch.func.jacrev(single, argnums=(0, 1)), in_dims=(None, None, 0))(P, V, H)
+    return torch.cat([JP.reshape(-1, D * D), JV.reshape(-1, D * D)], dim=1)

@@ -24,7 +24,8 @@ from .layout import PromptLayout
 from .registry import ALGORITHMS, get_algorithm
 
 __all__ = ["PromptDistribution", "PromptBatch", "HELD_OUT_SEED_OFFSET", "sample_mdps", "sample_parameters",
-           "behaviour_policy", "build_prompt_batch", "sample_prompt_batch", "held_out_mdps"]
+           "behaviour_policy", "build_prompt_batch", "sample_prompt_batch", "held_out_mdps",
+           "behaviour_blocks", "behaviour_parameters"]
 
 _F64 = torch.float64
 
@@ -185,3 +186,35 @@ def held_out_mdps(dist: PromptDistribution, n_mdps: int, seed: int = 0) -> Tabul
     n = check_int(n_mdps, "n_mdps")
     s = check_int(seed, "seed", minimum=0)
     return random_mdp(dist.n_states, dist.n_actions, dist.gamma, seed=HELD_OUT_SEED_OFFSET + s, n_mdps=n)
+
+
+def behaviour_blocks(dist: PromptDistribution) -> tuple:
+    """The output blocks the behaviour policy of ``dist.algorithm`` reads (chapter 7): ``("w",)`` for SARSA
+    (``softmax(q_w / tau)``), ``("theta",)`` for actor-critic (the actor ``pi_theta``; the critic ``w`` does not
+    act).
+
+    Found from the registry entry, not from the name: a block counts when giving it random values, all other
+    blocks zero, changes ``dist.spec.behaviour_policy`` away from its value at zero parameters.
+    """
+    dist = _check_dist(dist)
+    spec, S, A = dist.spec, dist.n_states, dist.n_actions
+    g = torch.Generator().manual_seed(0)
+    zero = torch.zeros(dist.n_params, dtype=_F64)
+    base = spec.behaviour_policy(zero, S, A, dist.temperature)
+    L, found, start = dist.layout, [], 0
+    for name in spec.output_blocks:
+        probe = zero.clone()
+        probe[start: start + L.size(name)] = torch.randn(L.size(name), generator=g, dtype=_F64)
+        if not torch.allclose(spec.behaviour_policy(probe, S, A, dist.temperature), base, atol=1e-12, rtol=0):
+            found.append(name)
+        start += L.size(name)
+    return tuple(found)
+
+
+def behaviour_parameters(dist: PromptDistribution, params) -> torch.Tensor:
+    """The part of ``params`` ``(..., n_params)`` the behaviour policy reads, ``(..., k)`` (chapter 7): ``w`` for
+    SARSA, ``theta`` for actor-critic (the blocks of :func:`behaviour_blocks`, concatenated in order). Its norm
+    is the parameter norm chapter 7 follows over the control rounds."""
+    dist = _check_dist(dist)
+    parts = dist.spec.split_params(params, dist.n_states, dist.n_actions)
+    return torch.cat([parts[name] for name in behaviour_blocks(dist)], dim=-1)

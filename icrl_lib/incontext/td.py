@@ -8,15 +8,18 @@ Layout :func:`td_layout` ``(x: d, x_next: d, r: 1)``: context column ``j`` is
     V_l[r, r] = 1                                  (value; [W25]'s P: only the bottom-right 1)
 
 so that ``L`` masked layers are ``L`` steps of batch TD(0) (:func:`icrl_lib.rl.batch_td_update`).
+Chapter 3's exercises change the mask (:func:`td_lambda_mask`: TD(lambda)) or the key-query matrix
+(:func:`residual_gradient_blocks`: residual gradient).
 """
 from __future__ import annotations
 
 import torch
 
-from .._validation import as_tensor, broadcast_batch, check_gamma, check_int, check_shape
+from .._validation import as_tensor, broadcast_batch, check_gamma, check_int, check_real, check_shape
 from .layout import PromptLayout, assemble, check_transitions, render_blocks
 
-__all__ = ["td_layout", "td_prompt", "td_readout", "td_sliding_prompts", "td_blocks", "td_construction"]
+__all__ = ["td_layout", "td_prompt", "td_readout", "td_sliding_prompts", "td_blocks", "td_construction",
+           "td_lambda_mask", "residual_gradient_blocks"]
 
 
 def td_layout(d: int) -> PromptLayout:
@@ -129,3 +132,34 @@ def td_construction(d: int, n_layers: int, C=None, dtype: torch.dtype = torch.fl
             Cs = C
     layout = td_layout(d)
     return [render_blocks(layout, td_blocks(Cs[l]), dtype) for l in range(L)]
+
+
+def td_lambda_mask(n: int, lam, dtype: torch.dtype = torch.float64) -> torch.Tensor:
+    """[W25]'s TD(lambda) mask (chapter 3, exercise on TD(lambda)): ``(n+1, n+1)``, ``M[j, k] = lam^(j-k)`` for
+    ``k <= j < n`` (0-based context indices) and 0 elsewhere, in particular in the query's row and column.
+
+    Pass it as ``mask=`` to :func:`icrl_lib.attention.apply_layers` with :func:`td_construction`: a layer
+    ``Z + (1/n) V Z M (Z^T P Z)`` then takes one batch step with eligibility traces
+    ``e_j = lam e_{j-1} + x(s_j)``. ``lam = 0`` gives ``diag(1, ..., 1, 0)`` (the plain TD(0) mask); the
+    textbook trace ``gamma lam`` is ``td_lambda_mask(n, gamma * lam)``. ``lam`` must lie in ``[0, 1]``.
+    """
+    n = check_int(n, "n")
+    lam = check_real(lam, "lam")
+    if not 0.0 <= lam <= 1.0:
+        raise ValueError(f"lam must lie in [0, 1]; got {lam}")
+    j = torch.arange(n + 1).unsqueeze(-1)
+    k = torch.arange(n + 1).unsqueeze(0)
+    powers = torch.tensor(lam, dtype=dtype) ** (j - k).clamp_min(0).to(dtype)
+    return torch.where((k <= j) & (j < n), powers, torch.zeros((), dtype=dtype))
+
+
+def residual_gradient_blocks(C) -> dict:
+    """The residual-gradient layer as a block table on :func:`td_layout` (chapter 3, residual-gradient exercise).
+
+    Key-query blocks ``P[x, x] = -C^T``, ``P[x, x_next] = C^T``, ``P[x_next, x] = C^T``,
+    ``P[x_next, x_next] = -C^T`` and ``V[r, r] = 1``: the score of source ``j`` and receiver ``i`` is
+    ``(x_j - gamma x'_j)^T C^T (gamma x'_i - x_i)``, so a masked layer takes the step
+    ``w + (1/n) C sum_j delta_j(w) (x_j - gamma x'_j)``. ``C`` as in :func:`td_blocks`; render with
+    :func:`icrl_lib.incontext.render_blocks` ``(td_layout(d), table)``.
+    """
+    return {**td_blocks(C), ("P", "x_next", "x"): C.T, ("P", "x_next", "x_next"): -C.T}

@@ -18,6 +18,8 @@ from .tabular import (TDHistory, actor_critic, batch_td_evaluation, certainty_eq
                       td_fixed_point)
 from .updates import (batch_actor_critic_update, batch_sarsa_update, batch_td_update, check_transition_batch,
                       td_errors)
+from .softmax_td import (contraction_constant, empirical_kernel_matrices, population_kernel, softmax_kernel,
+                         weighted_softmax_td)
 
 __all__ = [
     # mdp
@@ -39,4 +41,6 @@ __all__ = [
     "ControlResult", "ControlHistory", "run_control", "in_context_control", "softmax_q_policy",
     "epsilon_greedy_q_policy", "actor_policy", "sarsa_update_fn", "actor_critic_update_fn", "split_actor_critic",
     "reference_returns", "normalized_return", "mean_and_ci95",
+    # weighted softmax TD (chapter 8)
+    "softmax_kernel", "weighted_softmax_td", "empirical_kernel_matrices", "population_kernel", "contraction_constant",
 ]

@@ -3,8 +3,8 @@ supervised pretraining of a layer on in-context regression. Imports icrl_lib.rl,
 Chapters 2 (regression), 3 (TD pretraining), 6 (teacher mimicking, gradient flow), 7 (the trained blocks).
 """
 from .gradient_flow import (GDResult, QueryMoments, Spectrum, balance, fit_log_slope, flat_entries,
-                            gradient_descent, hessian_spectrum, loss_gradients, loss_hessian, moment_loss,
-                            moment_readout, predicted_log_loss_slope, query_moments, with_entries)
+                            gradient_descent, hessian_spectrum, linear_model_curve, loss_gradients, loss_hessian,
+                            moment_loss, moment_readout, predicted_log_loss_slope, query_moments, with_entries)
 from .regression import (RegressionTasks, TrainResult, effective_preconditioner, fit_step_size,
                          lsa_regression_loss, one_step_risk, optimal_step_size, sample_regression_tasks,
                          train_regression_lsa)
@@ -14,6 +14,10 @@ from .td_pretraining import (TASKS_PER_DRAW, BoyanTasks, TDPretrainingConfig, TD
                              values_from_moments, window_moments)
 from .teacher_mimicking import (TeacherMimickingConfig, TeacherMimickingResult, block_readout, init_parameters,
                                 mimicking_loss, train_teacher_mimicking)
+from .softmax_pretraining import (SoftmaxPretrainingConfig, SoftmaxPretrainingResult, SoftmaxTDTasks, block_metrics,
+                                  config_dict, construction_masks, construction_model, fit_construction,
+                                  loss_gradient_norm, run_emergence, sample_softmax_td_tasks, softmax_td_loss,
+                                  softmax_td_pretrain)
 
 __all__ = [
     # TD pretraining (chapter 3)
@@ -26,8 +30,12 @@ __all__ = [
     # gradient flow (chapter 6)
     "QueryMoments", "query_moments", "moment_readout", "moment_loss", "flat_entries", "with_entries",
     "loss_gradients", "loss_hessian", "Spectrum", "hessian_spectrum", "predicted_log_loss_slope",
-    "fit_log_slope", "balance", "GDResult", "gradient_descent",
+    "fit_log_slope", "linear_model_curve", "balance", "GDResult", "gradient_descent",
     # supervised pretraining on in-context regression (chapter 2)
     "RegressionTasks", "sample_regression_tasks", "optimal_step_size", "one_step_risk", "fit_step_size",
     "effective_preconditioner", "lsa_regression_loss", "TrainResult", "train_regression_lsa",
+    # softmax TD pretraining (chapter 8)
+    "SoftmaxTDTasks", "SoftmaxPretrainingConfig", "SoftmaxPretrainingResult", "sample_softmax_td_tasks",
+    "construction_masks", "softmax_td_loss", "construction_model", "fit_construction", "block_metrics",
+    "softmax_td_pretrain", "config_dict", "loss_gradient_norm", "run_emergence",
 ]

@@ -42,7 +42,7 @@ from ..incontext import PromptBatch, PromptDistribution, parameter_roles
 
 __all__ = ["QueryMoments", "query_moments", "moment_readout", "moment_loss", "flat_entries", "with_entries",
            "loss_gradients", "loss_hessian", "Spectrum", "hessian_spectrum", "predicted_log_loss_slope",
-           "fit_log_slope", "balance", "GDResult", "gradient_descent"]
+           "fit_log_slope", "linear_model_curve", "balance", "GDResult", "gradient_descent"]
 
 _F64 = torch.float64
 
@@ -269,6 +269,40 @@ def fit_log_slope(steps, losses) -> float:
     if np.any(y <= 0):
         raise ValueError("losses must be > 0 to take logs")
     return float(np.polyfit(x, np.log(y), 1)[0])
+
+
+def linear_model_curve(spectrum: Spectrum, theta0, thetaK, lr: float, n_steps: int, steps
+                       ) -> tuple[torch.Tensor, torch.Tensor]:
+    """The linear model of chapter 6's local-rate theorem for gradient descent, fitted from one run.
+
+    Near a limit ``theta_inf`` with Hessian eigen-pairs ``(lambda_i, v_i)`` (``spectrum``, e.g. at the end of the
+    run), descent with step ``lr`` multiplies the normal component along ``v_i`` by ``1 - lr lambda_i`` per step,
+    so after ``n_steps`` steps the displacement ``theta0 - thetaK`` has component
+    ``c_i (1 - (1 - lr lambda_i)^n_steps)`` along ``v_i``; this is inverted for ``c_i = <v_i, theta0 - theta_inf>``.
+    Returns ``(coef, curve)``: the ``c_i`` of the non-zero eigenvalues (ascending, as in ``spectrum``) and the
+    predicted loss ``(1/2) sum_i lambda_i c_i^2 (1 - lr lambda_i)^(2k)`` at each ``k`` of ``steps`` (float64).
+    Exact for a quadratic loss (the tests check it); chapter 6 compares it with the real loss curve.
+    """
+    if not isinstance(spectrum, Spectrum):
+        raise ValueError(f"spectrum must be a Spectrum; got {type(spectrum).__name__}")
+    n = spectrum.eigenvectors.shape[0]
+    theta0 = as_tensor(theta0, "theta0", dtype=_F64)
+    thetaK = as_tensor(thetaK, "thetaK", dtype=_F64)
+    if theta0.shape != (n,) or thetaK.shape != (n,):
+        raise ValueError(f"theta0 and thetaK must have shape ({n},); got {tuple(theta0.shape)} and {tuple(thetaK.shape)}")
+    lr = check_positive(lr, "lr")
+    n_steps = check_int(n_steps, "n_steps")
+    k = as_tensor(steps, "steps", dtype=_F64)
+    if k.ndim != 1 or bool((k < 0).any()):
+        raise ValueError(f"steps must be a 1-d sequence of step indices >= 0; got shape {tuple(k.shape)}")
+    nz = spectrum.eigenvalues > spectrum.threshold
+    lam, Q = spectrum.eigenvalues[nz], spectrum.eigenvectors[:, nz]
+    factor = 1 - lr * lam
+    if bool((factor.abs() >= 1).any()):
+        raise ValueError(f"lr must be below 2 / lambda_max = {2 / float(lam.max()):.4g}; got {lr}")
+    coef = (Q.T @ (theta0 - thetaK)) / (1 - factor ** n_steps)
+    curve = 0.5 * ((lam * coef ** 2)[None, :] * factor[None, :] ** (2 * k[:, None])).sum(1)
+    return coef, curve
 
 
 def balance(P, V) -> float:

@@ -30,14 +30,17 @@ import torch
 
 from .._validation import (as_tensor, as_generator, check_gamma, check_int, check_positive, check_real,
                            check_shape)
-from ..attention import LinearTransformer
+from ..attention import LinearTransformer, apply_layers
 from ..incontext import td_construction, td_sliding_prompts
 from ..rl import MarkovRewardProcess, boyan_chain, mrp_values, sample_mrp_trajectory, stationary_distribution
 
 __all__ = ["BoyanTasks", "TDPretrainingConfig", "TDPretrainingResult", "WindowMoments", "sample_boyan_tasks",
            "boyan_task_values", "task_trajectories", "window_moments", "values_from_moments",
            "td_pretraining_loss", "moment_td_loss", "td_structure_metrics", "value_estimates", "msve",
-           "td_pretrain", "TASKS_PER_DRAW"]
+           "td_pretrain", "TASKS_PER_DRAW", "EvaluationSet", "evaluation_set", "initial_model",
+           "expected_td_system", "expected_td_weights", "fitted_weights", "reference_weights", "implicit_weights",
+           "construction_values", "td_similarity_metrics", "td_structure_success", "td_pretraining_sweep",
+           "STEP_GRID", "SUCCESS_CRITERION"]
 
 _F64 = torch.float64
 #: td_pretrain draws the tasks of several steps at once (this many tasks per draw; the step's tasks are slices).
@@ -306,19 +309,13 @@ def td_pretrain(config: TDPretrainingConfig = TDPretrainingConfig(), progress: b
         raise ValueError(f"config must be a TDPretrainingConfig; got {type(config).__name__}")
     cfg = config
     gen = torch.Generator().manual_seed(cfg.seed)
-    eval_gen = torch.Generator().manual_seed(10_000 + cfg.seed)
-    D = 2 * cfg.d + 1
-    model = LinearTransformer(D, cfg.n_layers, shared=cfg.shared, mask=True, init_gain=cfg.init_gain,
-                              seed=cfg.seed)
+    model = initial_model(cfg)
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     length = cfg.n + 2 + cfg.windows_per_task        # windows_per_task + 1 windows: windows_per_task TD errors
 
-    eval_tasks = sample_boyan_tasks(cfg.n_eval_tasks, cfg.n_states, cfg.d, cfg.gamma, eval_gen)
-    eval_values, eval_weights = boyan_task_values(eval_tasks)
-    eval_feats, eval_rewards = task_trajectories(eval_tasks, cfg.n + 3, eval_gen)
-    eval_Z, _ = td_sliding_prompts(eval_feats[..., :-1, :], eval_rewards, cfg.n, cfg.gamma)   # one window
-    eval_context = eval_Z[:, 0, :, :-1].float()
-    eval_query = eval_tasks.features.float()
+    ev = evaluation_set(cfg)
+    eval_values, eval_weights = ev.values, ev.weights
+    eval_context, eval_query = ev.context.float(), ev.tasks.features.float()
 
     history: dict[str, list] = {"step": [], "loss": [], "eval_msve": []}
     steps = range(1, cfg.n_steps + 1)
@@ -361,3 +358,260 @@ def td_pretrain(config: TDPretrainingConfig = TDPretrainingConfig(), progress: b
             if progress:
                 steps.set_postfix(loss=f"{history['loss'][-1]:.3g}", msve=f"{eval_msve:.3g}")
     return TDPretrainingResult(model, cfg, history)
+
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Evaluation, references and [W25]'s comparison metrics (chapter 3, section 6)
+# ---------------------------------------------------------------------------------------------------------
+
+class EvaluationSet(NamedTuple):
+    """The held-out chains of :func:`td_pretrain` (chapter 3): ``tasks`` (B chains), exact ``values`` and
+    stationary ``weights`` (B, S), and ``context`` (B, 2d+1, n) float64, the first sliding window's context
+    of one trajectory per chain (every state is evaluated as the query of this context)."""
+
+    tasks: BoyanTasks
+    values: torch.Tensor
+    weights: torch.Tensor
+    context: torch.Tensor
+
+
+def evaluation_set(config: TDPretrainingConfig) -> EvaluationSet:
+    """The :class:`EvaluationSet` :func:`td_pretrain` logs its ``eval_msve`` on (seed ``10000 + config.seed``; chapter 3)."""
+    if not isinstance(config, TDPretrainingConfig):
+        raise ValueError(f"config must be a TDPretrainingConfig; got {type(config).__name__}")
+    cfg = config
+    eval_gen = torch.Generator().manual_seed(10_000 + cfg.seed)
+    tasks = sample_boyan_tasks(cfg.n_eval_tasks, cfg.n_states, cfg.d, cfg.gamma, eval_gen)
+    values, weights = boyan_task_values(tasks)
+    feats, rewards = task_trajectories(tasks, cfg.n + 3, eval_gen)
+    Z, _ = td_sliding_prompts(feats[..., :-1, :], rewards, cfg.n, cfg.gamma)       # one window
+    return EvaluationSet(tasks, values, weights, Z[:, 0, :, :-1])
+
+
+def initial_model(config: TDPretrainingConfig) -> LinearTransformer:
+    """The masked ``LinearTransformer`` :func:`td_pretrain` starts from (its seed is ``config.seed``; chapter 3)."""
+    if not isinstance(config, TDPretrainingConfig):
+        raise ValueError(f"config must be a TDPretrainingConfig; got {type(config).__name__}")
+    return LinearTransformer(2 * config.d + 1, config.n_layers, shared=config.shared, mask=True,
+                             init_gain=config.init_gain, seed=config.seed)
+
+
+def _check_tasks(tasks) -> BoyanTasks:
+    if not isinstance(tasks, BoyanTasks):
+        raise ValueError(f"tasks must be BoyanTasks; got {type(tasks).__name__}")
+    return tasks
+
+
+def expected_td_system(tasks: BoyanTasks) -> tuple[torch.Tensor, torch.Tensor]:
+    """The expected TD(0) system of each chain (chapter 3): ``A = X^T D_mu (X - gamma P X)`` (B, d, d) and
+    ``b = X^T D_mu r`` (B, d), with ``mu`` the stationary distribution. The expected update is ``w + C (b - A w)``;
+    the TD fixed point solves ``A w = b`` [textbook]."""
+    tasks = _check_tasks(tasks)
+    X, mrp = tasks.features.to(_F64), tasks.mrp
+    mu = stationary_distribution(mrp)
+    A = X.mT @ (mu.unsqueeze(-1) * (X - mrp.gamma * mrp.P @ X))
+    b = (X * (mu * mrp.r).unsqueeze(-1)).sum(-2)
+    return A, b
+
+
+def expected_td_weights(tasks: BoyanTasks, n_layers: int, C=None) -> torch.Tensor:
+    """``w_L`` after ``n_layers`` expected TD steps ``w <- w + C (b - A w)`` from ``w_0 = 0`` (chapter 3), (B, d).
+
+    The limit ``n -> infinity`` of ``L`` construction layers with preconditioner ``C`` (``(d, d)``, default ``I``).
+    """
+    L = check_int(n_layers, "n_layers")
+    A, b = expected_td_system(tasks)
+    d = b.shape[-1]
+    if C is None:
+        C = torch.eye(d, dtype=_F64)
+    C = as_tensor(C, "C", dtype=_F64)
+    check_shape(C, "C", (d, d), batch=False)
+    w = torch.zeros_like(b)
+    for _ in range(L):
+        w = w + ((b - (A @ w.unsqueeze(-1)).squeeze(-1)) @ C.T)
+    return w
+
+
+def fitted_weights(v, features, weights) -> torch.Tensor:
+    """The ``mu``-weighted least-squares fit ``argmin_w sum_s mu(s) (w^T x(s) - v(s))^2`` (chapter 3), (..., d).
+
+    ``v`` (..., S), ``features`` (..., S, d), ``weights`` (..., S) non-negative. With ``v`` the true values it is
+    the best linear fit; with ``v`` a model's value function it is [W25]'s implicit weight of the model (for a
+    masked linear transformer, whose output is linear in the query, it equals :func:`implicit_weights`).
+    """
+    features = as_tensor(features, "features", dtype=_F64)
+    check_shape(features, "features", (None, None))
+    S = features.shape[-2]
+    v = as_tensor(v, "v", dtype=_F64)
+    weights = as_tensor(weights, "weights", dtype=_F64)
+    check_shape(v, "v", (S,))
+    check_shape(weights, "weights", (S,))
+    if bool((weights < 0).any()):
+        raise ValueError("weights must be non-negative")
+    root = weights.sqrt()
+    return torch.linalg.lstsq(root.unsqueeze(-1) * features, (root * v).unsqueeze(-1)).solution.squeeze(-1)
+
+
+def reference_weights(tasks: BoyanTasks) -> dict[str, torch.Tensor]:
+    """Context-free reference weights (B, d) of each chain (chapter 3): ``"v = 0"`` (where TD starts),
+    ``"TD fixed point"`` (``A w = b``, :func:`expected_td_system`) and ``"best linear fit"`` (minimum MSVE,
+    :func:`fitted_weights` of the exact values)."""
+    tasks = _check_tasks(tasks)
+    A, b = expected_td_system(tasks)
+    values, mu = boyan_task_values(tasks)
+    return {"v = 0": torch.zeros_like(b),
+            "TD fixed point": torch.linalg.solve(A, b.unsqueeze(-1)).squeeze(-1),
+            "best linear fit": fitted_weights(values, tasks.features, mu)}
+
+
+def implicit_weights(model, context) -> torch.Tensor:
+    """The weight ``w`` with ``v_hat(x_q) = w^T x_q`` of a masked model on a context (chapter 3), (..., d).
+
+    A masked layer never uses the query as a source, so the query column is multiplied by a matrix that
+    depends on the context only and the readout is linear in ``x_q``; ``w`` is read off the unit queries
+    (:func:`value_estimates` at ``e_1, ..., e_d``). ``model`` is a masked ``LinearTransformer`` or any callable
+    on prompts that is linear in the query; an unmasked ``LinearTransformer`` raises ``ValueError``.
+    """
+    if isinstance(model, LinearTransformer) and not model.mask:
+        raise ValueError("model must mask the query (an unmasked model is not linear in the query)")
+    context = as_tensor(context, "context")
+    check_shape(context, "context", (None, None))
+    D = context.shape[-2]
+    if D < 3 or D % 2 == 0:
+        raise ValueError(f"context must have 2d+1 rows; got shape {tuple(context.shape)}")
+    d = (D - 1) // 2
+    return value_estimates(model, context, torch.eye(d, dtype=context.dtype))
+
+
+def construction_values(context, features, n_layers: int, C) -> torch.Tensor:
+    """Values of every state under ``n_layers`` masked construction layers (chapter 3), (B, S), float64.
+
+    ``context`` (B, 2d+1, n), ``features`` (B, S, d); ``C`` one ``(d, d)`` preconditioner for all layers, a
+    list/tensor of ``L`` of them, or a float ``alpha`` (``C = alpha I``).
+    """
+    context = as_tensor(context, "context", dtype=_F64)
+    check_shape(context, "context", (None, None))
+    d = (context.shape[-2] - 1) // 2
+    L = check_int(n_layers, "n_layers")
+    if isinstance(C, (int, float)) and not isinstance(C, bool):
+        C = float(C) * torch.eye(d, dtype=_F64)
+    layers = td_construction(d, L, C)
+    return value_estimates(lambda Z: apply_layers(Z, layers, mask=True), context, as_tensor(features, "features",
+                                                                                          dtype=_F64))
+
+
+def td_similarity_metrics(v_model, v_reference, features, weights) -> dict[str, torch.Tensor]:
+    """[W25]'s comparison of a learned value function with batch TD's, per task (chapter 3; [code]).
+
+    ``v_model``, ``v_reference`` (B, S) value functions on the same context, ``features`` (B, S, d), ``weights``
+    (B, S) the stationary distributions. Returns ``value_difference`` ``sum_s mu(s) (v_model - v_reference)^2``
+    (their VD) and ``implicit_weight_similarity``, the cosine between the :func:`fitted_weights` of the two
+    value functions (their IWS; [W25] fit the learned one and differentiate the reference, which agree for
+    a construction). Both (B,).
+    """
+    v_model = as_tensor(v_model, "v_model", dtype=_F64)
+    check_shape(v_model, "v_model", (None,))
+    v_reference = as_tensor(v_reference, "v_reference", dtype=_F64)
+    check_shape(v_reference, "v_reference", (v_model.shape[-1],))
+    w_m = fitted_weights(v_model, features, weights)
+    w_r = fitted_weights(v_reference, features, weights)
+    cos = (w_m * w_r).sum(-1) / (w_m.norm(dim=-1) * w_r.norm(dim=-1)).clamp_min(1e-300)
+    return {"value_difference": msve(v_model, v_reference, as_tensor(weights, "weights", dtype=_F64)),
+            "implicit_weight_similarity": cos}
+
+
+#: Scalar step sizes ``alpha`` (``C = alpha I``) on which the construction is compared with a trained model.
+STEP_GRID = tuple(round(0.05 * k, 2) for k in range(1, 81))
+#: What counts as "training found the construction's structure" in every layer (fixed before the sweep).
+SUCCESS_CRITERION = {"v_mass_min": 0.8, "p_rel_error_max": 0.3}
+
+
+def td_structure_success(layer_metrics, v_mass_min: float = SUCCESS_CRITERION["v_mass_min"],
+                         p_rel_error_max: float = SUCCESS_CRITERION["p_rel_error_max"]) -> bool:
+    """Whether every layer has the construction's structure (chapter 3): ``v_mass >= v_mass_min``,
+    ``p_rel_error <= p_rel_error_max`` and the sign pattern ``p_xx < 0 < p_xxn``.
+
+    ``layer_metrics``: one :func:`td_structure_metrics` dict or a list of them (one per layer).
+    """
+    if isinstance(layer_metrics, dict):
+        layer_metrics = [layer_metrics]
+    layer_metrics = list(layer_metrics)
+    if not layer_metrics:
+        raise ValueError("layer_metrics must hold at least one layer's metrics")
+    v_min, p_max = check_real(v_mass_min, "v_mass_min"), check_real(p_rel_error_max, "p_rel_error_max")
+    for m in layer_metrics:
+        if not isinstance(m, dict) or not {"v_mass", "p_rel_error", "p_xx", "p_xxn"} <= set(m):
+            raise ValueError("layer_metrics must be td_structure_metrics dicts")
+    return all(m["v_mass"] >= v_min and m["p_rel_error"] <= p_max and m["p_xx"] < 0 < m["p_xxn"]
+               for m in layer_metrics)
+
+
+def _run_summary(result: TDPretrainingResult) -> dict:
+    """Everything chapter 3 reports about one trained model, on its held-out chains (JSON-ready)."""
+    cfg, model = result.config, result.model
+    ev = evaluation_set(cfg)
+    X, v, mu = ev.tasks.features, ev.values, ev.weights
+
+    def model_values(m):
+        with torch.no_grad():
+            return value_estimates(m, ev.context.float(), X.float()).double()
+
+    refs = {k: float(msve((X @ w.unsqueeze(-1)).squeeze(-1), v, mu).mean())
+            for k, w in reference_weights(ev.tasks).items()}
+    grid = [float(msve(construction_values(ev.context, X, cfg.n_layers, a), v, mu).mean()) for a in STEP_GRID]
+    best = min(range(len(STEP_GRID)), key=grid.__getitem__)
+    v_ref = construction_values(ev.context, X, cfg.n_layers, STEP_GRID[best])
+    layers = result.model.layer_params()[:1] if cfg.shared else result.model.layer_params()
+    metrics = [td_structure_metrics(P, V, cfg.d) for P, V in layers]
+    eff = [m["p_scale"] * abs(float(V[-1, -1])) for m, (P, V) in zip(metrics, layers)]
+    C_eff = torch.stack([e * torch.eye(cfg.d, dtype=_F64) for e in (eff * cfg.n_layers if cfg.shared else eff)])
+    v_eff = construction_values(ev.context, X, cfg.n_layers, C_eff)
+    out = {"seed": cfg.seed, "shared": cfg.shared, "layer_metrics": metrics,
+           "success": td_structure_success(metrics), "effective_step": eff,
+           "msve_effective_step_construction": float(msve(v_eff, v, mu).mean()),
+           "reference_msve": refs, "construction_msve_grid": grid, "best_grid_step": STEP_GRID[best],
+           "history": result.history}
+    for name, m in (("initial", initial_model(cfg)), ("final", model)):
+        vm = model_values(m)
+        sim = td_similarity_metrics(vm, v_ref, X, mu)
+        out[f"{name}_msve"] = float(msve(vm, v, mu).mean())
+        out[f"{name}_value_difference"] = float(sim["value_difference"].mean())
+        out[f"{name}_implicit_weight_similarity"] = float(sim["implicit_weight_similarity"].mean())
+    out["reference_value_scale"] = float(msve(torch.zeros_like(v_ref), v_ref, mu).mean())
+    return out
+
+
+def td_pretraining_sweep(seeds, shared=(True, False), n_steps: int | None = None, progress: bool = False,
+                         log=None) -> dict:
+    """Train :func:`td_pretrain` for every seed and parameter sharing; the JSON chapter 3 loads.
+
+    ``shared``: ``True`` (one ``(P, V)`` for all layers) and/or ``False`` ([W25]'s "sequential" mode: one pair
+    per layer). Each run reports, on its held-out chains (:func:`evaluation_set`): the structure metrics per
+    layer and :func:`td_structure_success`; the held-out MSVE before and after training; the references
+    (:func:`reference_weights`); the construction's MSVE on :data:`STEP_GRID` and its best step there; the
+    learned effective step ``v c`` per layer and the MSVE of the construction with that step; and [W25]'s
+    value difference and implicit weight similarity (:func:`td_similarity_metrics`) to the best-grid-step
+    construction, before and after training. ``log(str)`` is called after each run.
+    """
+    seeds = [check_int(s, "seeds", minimum=0) for s in seeds]
+    if not seeds:
+        raise ValueError("seeds must hold at least one seed")
+    shared = [bool(m) for m in ((shared,) if isinstance(shared, bool) else shared)]
+    if not shared:
+        raise ValueError("shared must hold True and/or False")
+    overrides = {} if n_steps is None else {"n_steps": check_int(n_steps, "n_steps")}
+    runs = []
+    for mode in shared:
+        for seed in seeds:
+            cfg = TDPretrainingConfig(seed=seed, shared=mode, **overrides)
+            run = _run_summary(td_pretrain(cfg, progress=progress))
+            runs.append(run)
+            if log is not None:
+                log(f"{'shared' if mode else 'sequential'} seed {seed}: success = {run['success']}, "
+                    f"v_mass = {[round(m['v_mass'], 3) for m in run['layer_metrics']]}, "
+                    f"p_rel_error = {[round(m['p_rel_error'], 3) for m in run['layer_metrics']]}, "
+                    f"MSVE {run['initial_msve']:.3g} -> {run['final_msve']:.3g}, "
+                    f"IWS {run['final_implicit_weight_similarity']:.3g}")
+    return {"config": asdict(TDPretrainingConfig(**overrides)), "seeds": seeds, "shared": shared,
+            "success_criterion": dict(SUCCESS_CRITERION), "step_grid": list(STEP_GRID), "runs": runs}

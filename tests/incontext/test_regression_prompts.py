@@ -11,6 +11,7 @@ import torch
 from hypothesis import given
 from hypothesis import strategies as st
 
+from reference_impl import np_lsa, np_regression_prompt
 from icrl_lib.attention import apply_layers, linear_self_attention
 from icrl_lib.incontext import (gd_construction, gd_param_construction, gd_step, gd_step_prediction,
                                 param_layout, param_prompt, param_readout, regression_layout, regression_prompt,
@@ -26,26 +27,6 @@ def _np_gd_step(X, y, Gamma, w0):
     return w0 - Gamma @ (grad / N)
 
 
-def _np_prompt(X, y, xq):
-    N, d = X.shape
-    Z = np.zeros((d + 1, N + 1))
-    for i in range(N):
-        Z[:d, i] = X[i]
-        Z[d, i] = y[i]
-    Z[:d, N] = xq
-    return Z
-
-
-def _np_lsa(H, P, V, mask):
-    """The [LL26] layer token by token: out_j = h_j + (1/N) sum_i (V h_i)(h_i^T P h_j)."""
-    D, cols = H.shape
-    N = cols - 1
-    out = H.copy()
-    sources = range(N) if mask else range(N + 1)
-    for j in range(cols):
-        for i in sources:
-            out[:, j] += (V @ H[:, i]) * (H[:, i] @ P @ H[:, j]) / N
-    return out
 
 
 # --------------------------------------------------------------------------------------------- prompt
@@ -55,7 +36,7 @@ def test_regression_prompt_matches_loop_and_batches():
     Z = regression_prompt(X, y, xq)
     assert Z.shape == (3, 5, 7) and Z.dtype == torch.float64
     for b in range(3):
-        np.testing.assert_array_equal(Z[b].numpy(), _np_prompt(X[b], y[b], xq[b]))
+        np.testing.assert_array_equal(Z[b].numpy(), np_regression_prompt(X[b], y[b], xq[b]))
     assert torch.equal(regression_readout(Z), torch.zeros(3, dtype=torch.float64))
     # a shared query broadcasts over the batch; float32 stays float32
     Z32 = regression_prompt(X.astype(np.float32), y.astype(np.float32), xq[0].astype(np.float32))
@@ -91,7 +72,7 @@ def test_gd_construction_equals_one_gd_step(d, N, eta, seed, mask):
     w1 = _np_gd_step(X, y, eta * np.eye(d), np.zeros(d))
     np.testing.assert_allclose(float(pred), w1 @ xq, rtol=1e-12, atol=1e-12)
     # independent check of the layer itself: token-by-token loop
-    out = _np_lsa(_np_prompt(X, y, xq), P.numpy(), V.numpy(), mask)
+    out = np_lsa(np_regression_prompt(X, y, xq), P.numpy(), V.numpy(), mask)
     np.testing.assert_allclose(out[-1, -1], w1 @ xq, rtol=1e-12, atol=1e-12)
 
 

@@ -12,30 +12,12 @@ import numpy as np
 import pytest
 import torch
 
+from reference_impl import assert_chi_square_ok, chi_square
 from icrl_lib import rl
 
 F64 = torch.float64
 
 
-def chi_square(counts: np.ndarray, probs: np.ndarray) -> tuple[float, int]:
-    """Pearson statistic and degrees of freedom of multinomial rows ``counts`` (m, k) against ``probs`` (m, k)."""
-    stat, dof = 0.0, 0
-    for c, p in zip(counts, probs):
-        n = c.sum()
-        if n == 0:
-            continue
-        assert np.all(c[p == 0] == 0), "an impossible outcome was sampled"
-        support = p > 0
-        stat += float(((c[support] - n * p[support]) ** 2 / (n * p[support])).sum())
-        dof += int(support.sum()) - 1
-    return stat, dof
-
-
-def assert_chi_square_ok(counts, probs):
-    stat, dof = chi_square(counts, probs)
-    assert dof > 0
-    # mean dof, sd sqrt(2 dof): 8 sd above the mean is a tail probability far below 1e-8.
-    assert stat < dof + 8 * math.sqrt(2 * dof) + 10, (stat, dof)
 
 
 def random_policies(shape, S, A, seed):

@@ -17,6 +17,7 @@ import torch
 from hypothesis import given
 from hypothesis import strategies as st
 
+from reference_impl import assert_chi_square_ok, chi_square
 from icrl_lib.rl import (MarkovRewardProcess, TabularMDP, Transitions, boyan_chain, expected_return,
                           greedy_policy, mrp_values, policy_evaluation, policy_transition, random_mdp,
                           sample_mrp_trajectory, sample_transitions, stationary_distribution, value_iteration)
@@ -93,24 +94,6 @@ def policy_iteration(P, r, g):
         pol[better] = best[better]
 
 
-def chi_square(counts: np.ndarray, probs: np.ndarray) -> tuple[float, int]:
-    """Pearson statistic and degrees of freedom of multinomial rows ``counts`` (m, k) against ``probs`` (m, k)."""
-    stat, dof = 0.0, 0
-    for c, p in zip(counts, probs):
-        n = c.sum()
-        if n == 0:
-            continue
-        assert np.all(c[p == 0] == 0), "an impossible outcome was sampled"
-        support = p > 0
-        stat += float(((c[support] - n * p[support]) ** 2 / (n * p[support])).sum())
-        dof += int(support.sum()) - 1
-    return stat, dof
-
-
-def assert_chi_square_ok(counts, probs):
-    stat, dof = chi_square(counts, probs)
-    # mean dof, sd sqrt(2 dof): 8 sd above the mean is a tail probability far below 1e-8.
-    assert stat < dof + 8 * math.sqrt(2 * dof) + 10, (stat, dof)
 
 
 # ============================================================================ TabularMDP / MRP containers

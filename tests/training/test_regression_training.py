@@ -10,31 +10,12 @@ import numpy as np
 import pytest
 import torch
 
+from reference_impl import np_lsa, np_regression_prompt
 from icrl_lib.incontext import gd_construction, gd_step_prediction
 from icrl_lib.training import (effective_preconditioner, fit_step_size, lsa_regression_loss, one_step_risk,
                                optimal_step_size, sample_regression_tasks, train_regression_lsa)
 
 
-def _np_prompt(X, y, xq):
-    N, d = X.shape
-    Z = np.zeros((d + 1, N + 1))
-    for i in range(N):
-        Z[:d, i] = X[i]
-        Z[d, i] = y[i]
-    Z[:d, N] = xq
-    return Z
-
-
-def _np_lsa(H, P, V, mask):
-    """The [LL26] layer token by token: out_j = h_j + (1/N) sum_i (V h_i)(h_i^T P h_j)."""
-    D, cols = H.shape
-    N = cols - 1
-    out = H.copy()
-    sources = range(N) if mask else range(N + 1)
-    for j in range(cols):
-        for i in sources:
-            out[:, j] += (V @ H[:, i]) * (H[:, i] @ P @ H[:, j]) / N
-    return out
 
 
 # ------------------------------------------------------------------------------------------- sampling
@@ -146,7 +127,7 @@ def test_lsa_regression_loss_against_a_per_token_loop(mask):
     P, V = torch.randn(2, 3, 3, generator=gen, dtype=torch.float64)
     errs = []
     for b in range(5):
-        Z = _np_lsa(_np_prompt(t.X[b].numpy(), t.y[b].numpy(), t.x_query[b].numpy()), P.numpy(), V.numpy(), mask)
+        Z = np_lsa(np_regression_prompt(t.X[b].numpy(), t.y[b].numpy(), t.x_query[b].numpy()), P.numpy(), V.numpy(), mask)
         errs.append((Z[-1, -1] - float(t.y_query[b])) ** 2)
     assert float(lsa_regression_loss(P, V, t, mask=mask)) == pytest.approx(np.mean(errs), rel=1e-12)
 

@@ -1,0 +1,264 @@
+"""Our emergence protocol for softmax in-context TD (chapter 8).
+
+[X26] prove that their construction is a global minimiser of a pretraining loss whose exact form we could
+not read. This module is *our protocol*: random Boyan chains with unit-norm random features, prompts of
+:func:`icrl_lib.incontext.softmax_td_prompt` (one-head form), a shared-layer :class:`SoftmaxTransformer` with
+the fixed shift step, and the multi-task mean squared TD error of the model's values over the context,
+
+    loss(theta) = E_tasks (1/n) sum_{j<n} (R_{j+1} + gamma v_theta(S_{j+1}) - v_theta(S_j))^2,
+
+differentiated through both values (a true loss, so "stationary point" has its usual meaning). Parameters
+can be masked to the blocks the construction uses (``A``'s feature block, ``V``'s current-memory row on the
+reward, target and current entries) or left free (the ablation).
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+from typing import NamedTuple
+
+import torch
+
+from .._validation import as_generator, check_gamma, check_int, check_positive
+from ..attention.softmax import SoftmaxTransformer, column_shift, softmax_attention_unchecked
+from ..incontext.softmax_td import softmax_td_construction, softmax_td_prompt, softmax_td_rows
+from ..rl.mdp import boyan_chain, mrp_values
+from ..rl.sampling import sample_mrp_trajectory
+
+__all__ = ["SoftmaxTDTasks", "SoftmaxPretrainingConfig", "SoftmaxPretrainingResult", "sample_softmax_td_tasks",
+           "construction_masks", "softmax_td_loss", "construction_model", "fit_construction", "block_metrics",
+           "softmax_td_pretrain", "config_dict", "loss_gradient_norm",
+           "run_emergence"]
+
+
+class SoftmaxTDTasks(NamedTuple):
+    """A batch of tasks: prompts ``Z`` (B, d+3, n+1), rewards (B, n), true values ``v_true`` (B, n+1) of the
+    column states, discount ``gamma`` (chapter 8)."""
+
+    Z: torch.Tensor
+    rewards: torch.Tensor
+    v_true: torch.Tensor
+    gamma: float
+
+
+@dataclass(frozen=True)
+class SoftmaxPretrainingConfig:
+    """Our emergence protocol's settings (chapter 8): task sizes, model, optimiser, seed."""
+
+    n_states: int = 6
+    d: int = 4
+    n: int = 30
+    gamma: float = 0.8
+    n_layers: int = 3
+    masked: bool = True
+    n_steps: int = 400
+    batch_size: int = 64
+    lr: float = 0.02
+    init_scale: float = 0.1
+    seed: int = 0
+
+
+class SoftmaxPretrainingResult(NamedTuple):
+    """The trained model, its loss curve (n_steps,), and the config (chapter 8)."""
+
+    model: SoftmaxTransformer
+    losses: torch.Tensor
+    config: SoftmaxPretrainingConfig
+
+
+def sample_softmax_td_tasks(batch_size: int, n_states: int, d: int, n: int, gamma: float, generator,
+                            dtype: torch.dtype = torch.float32) -> SoftmaxTDTasks:
+    """``batch_size`` random Boyan chains with unit-norm Gaussian features ``x(s)`` in R^d, one trajectory each
+    (chapter 8). Returns :class:`SoftmaxTDTasks` with prompts (B, d+3, n+1) of the one-head form."""
+    B = check_int(batch_size, "batch_size")
+    S, d, n = check_int(n_states, "n_states", 3), check_int(d, "d"), check_int(n, "n")
+    g = check_gamma(gamma)
+    gen = as_generator(generator)
+    chains = boyan_chain(S, gamma=g, n_chains=B, generator=gen)
+    phi = torch.randn(B, S, d, generator=gen, dtype=torch.float64)
+    phi = phi / phi.norm(dim=-1, keepdim=True)
+    states, rewards = sample_mrp_trajectory(chains, n, generator=gen)
+    x = torch.gather(phi, 1, states.unsqueeze(-1).expand(B, n + 1, d))
+    v_true = torch.gather(mrp_values(chains), 1, states)
+    Z = softmax_td_prompt(x, rewards)
+    return SoftmaxTDTasks(Z.to(dtype), rewards.to(dtype), v_true.to(dtype), g)
+
+
+def construction_masks(d: int, dtype: torch.dtype = torch.float32) -> dict:
+    """``{"A": (D, D), "V": (D, D)}`` 0/1 masks of the blocks the one-head construction uses (chapter 8)."""
+    rows = softmax_td_rows(d)
+    D = rows["D"]
+    mA = torch.zeros(D, D, dtype=dtype)
+    mA[rows["x"], rows["x"]] = 1
+    mV = torch.zeros(D, D, dtype=dtype)
+    mV[rows["cur"], [rows["R"], rows["tgt"], rows["cur"]]] = 1
+    return {"A": mA, "V": mV}
+
+
+def softmax_td_loss(model: SoftmaxTransformer, tasks: SoftmaxTDTasks) -> torch.Tensor:
+    """Our multi-task loss: the mean squared TD error of the model's values over the context (chapter 8).
+
+    ``v = Z_L[cur]`` (B, n+1); returns the scalar mean over tasks and ``j < n`` of
+    ``(R_{j+1} + gamma v_{j+1} - v_j)^2`` (gradients through both values).
+    """
+    v = model(tasks.Z)[..., -1, :]
+    delta = tasks.rewards + tasks.gamma * v[..., 1:] - v[..., :-1]
+    return (delta ** 2).mean()
+
+
+def construction_model(d: int, n_layers: int, gamma: float, alpha: float, beta: float = 1.0, masked: bool = True,
+                       dtype: torch.dtype = torch.float32) -> SoftmaxTransformer:
+    """A trainable transformer placed at the construction with ``A = beta diag(I_d, 0)`` and step ``alpha``
+    (chapter 8). ``masked`` applies :func:`construction_masks`."""
+    con = softmax_td_construction(d, gamma, alpha, dtype=dtype)
+    (A, V), = con.heads
+    model = SoftmaxTransformer(d + 3, n_layers, shift=con.shift, init_scale=0.0, dtype=dtype,
+                               param_masks=construction_masks(d, dtype) if masked else None)
+    with torch.no_grad():
+        model.A[0, 0] = check_positive(beta, "beta") * A
+        model.V[0, 0] = V
+    return model
+
+
+def fit_construction(tasks: SoftmaxTDTasks, n_layers: int, n_steps: int = 300, lr: float = 0.05
+                     ) -> tuple[float, float, float]:
+    """The best construction of the family ``(beta, alpha)`` for our loss on ``tasks`` (chapter 8).
+
+    Minimises :func:`softmax_td_loss` over ``log beta`` and ``alpha`` only (Adam from beta = 1, alpha = 0.5).
+    Returns ``(beta, alpha, loss)``.
+    """
+    d = tasks.Z.shape[-2] - 3
+    log_beta = torch.zeros((), dtype=tasks.Z.dtype, requires_grad=True)
+    alpha = torch.full((), 0.5, dtype=tasks.Z.dtype, requires_grad=True)
+    con = softmax_td_construction(d, tasks.gamma, 1.0, dtype=tasks.Z.dtype)
+    (A0, V0), = con.heads
+    opt = torch.optim.Adam([log_beta, alpha], lr=lr)
+    L = check_int(n_layers, "n_layers")
+    for _ in range(check_int(n_steps, "n_steps")):
+        opt.zero_grad()
+        v = _forward_with(L, con.shift, tasks.Z, torch.exp(log_beta) * A0, alpha * V0)[..., -1, :]
+        loss = ((tasks.rewards + tasks.gamma * v[..., 1:] - v[..., :-1]) ** 2).mean()
+        loss.backward()
+        opt.step()
+    beta, a = float(torch.exp(log_beta).detach()), float(alpha.detach())
+    with torch.no_grad():
+        final = float(softmax_td_loss(construction_model(d, n_layers, tasks.gamma, a, beta, dtype=tasks.Z.dtype),
+                                      tasks))
+    return beta, a, final
+
+
+def _forward_with(n_layers: int, shift, Z, A, V):
+    for _ in range(n_layers):
+        Z = column_shift(softmax_attention_unchecked(Z, A, V), *shift)
+    return Z
+
+
+def block_metrics(model: SoftmaxTransformer, layer: int = 0) -> dict:
+    """How close a one-head model's layer is to the construction (chapter 8).
+
+    Returns ``cos_A`` and ``cos_V`` (cosine similarity of the full ``A``, ``V`` with the construction's, which
+    lives on the masked blocks), ``beta`` (``tr`` of the feature block / d), ``alpha`` (projection of the
+    current-memory row on ``u``), and ``off_block`` (fraction of the squared norm outside the construction's
+    blocks).
+    """
+    A, V = (t[0].detach().double() for t in model.layer_params(layer))
+    d = model.dim - 3
+    con = softmax_td_construction(d, 0.5, 1.0)
+    (A0, V0), = con.heads
+    masks = construction_masks(d, torch.float64)
+
+    def cos(a, b):
+        return float((a * b).sum() / (a.norm() * b.norm()).clamp_min(1e-300))
+
+    off = float(((A * (1 - masks["A"])) ** 2).sum() + ((V * (1 - masks["V"])) ** 2).sum())
+    tot = float((A ** 2).sum() + (V ** 2).sum())
+    return {"cos_A": cos(A, A0), "cos_V": cos(V, V0), "beta": float(torch.trace(A[:d, :d]) / d),
+            "alpha": float((V * V0).sum() / (V0 ** 2).sum()), "off_block": off / max(tot, 1e-300)}
+
+
+def softmax_td_pretrain(config: SoftmaxPretrainingConfig = SoftmaxPretrainingConfig(), progress=None
+                        ) -> SoftmaxPretrainingResult:
+    """Train a shared-layer one-head :class:`SoftmaxTransformer` (with the shift step) by our protocol (chapter 8).
+
+    Fresh tasks every step (:func:`sample_softmax_td_tasks`), Adam on :func:`softmax_td_loss`. ``progress``: an
+    optional callable ``progress(step, loss)``. Returns :class:`SoftmaxPretrainingResult` (losses (n_steps,)).
+    """
+    c = config
+    gen = torch.Generator().manual_seed(check_int(c.seed, "seed", 0))
+    rows = softmax_td_rows(c.d)
+    model = SoftmaxTransformer(c.d + 3, c.n_layers, shift=(rows["cur"], rows["tgt"], c.gamma),
+                               param_masks=construction_masks(c.d) if c.masked else None,
+                               init_scale=c.init_scale, generator=gen)
+    opt = torch.optim.Adam(model.parameters(), lr=check_positive(c.lr, "lr"))
+    losses = torch.empty(check_int(c.n_steps, "n_steps"))
+    for step in range(c.n_steps):
+        tasks = sample_softmax_td_tasks(c.batch_size, c.n_states, c.d, c.n, c.gamma, gen)
+        opt.zero_grad()
+        loss = softmax_td_loss(model, tasks)
+        loss.backward()
+        opt.step()
+        losses[step] = loss.detach()
+        if progress is not None:
+            progress(step, float(loss))
+    return SoftmaxPretrainingResult(model, losses, c)
+
+
+def config_dict(config: SoftmaxPretrainingConfig) -> dict:
+    """The config as a plain dict (for JSON; chapter 8)."""
+    return asdict(config)
+
+
+def loss_gradient_norm(model: SoftmaxTransformer, tasks: SoftmaxTDTasks) -> float:
+    """The norm of the gradient of :func:`softmax_td_loss` over the model's (masked) parameters (chapter 8)."""
+    model.zero_grad()
+    loss = softmax_td_loss(model, tasks)
+    grads = torch.autograd.grad(loss, [model.A, model.V])
+    return float(torch.sqrt(sum((gr ** 2).sum() for gr in grads)))
+
+
+def run_emergence(seeds, config: SoftmaxPretrainingConfig = SoftmaxPretrainingConfig(), n_eval: int = 256,
+                  eval_seed: int = 10_000, success_cos: float = 0.9, progress=None) -> dict:
+    """Our emergence experiment (chapter 8; ``python -m icrl_lib.experiments softmax-td``).
+
+    For every seed, trains the masked model and the unmasked ablation (:func:`softmax_td_pretrain`), and
+    compares them on ``n_eval`` held-out tasks with the best construction of the family
+    (:func:`fit_construction`): block metrics, our loss, the mean squared value error against the true values
+    and the mean absolute difference from the construction's values. Also reports the loss-gradient norm at
+    the fitted construction and at the initialisation. A run *succeeds* when ``cos_A`` and ``cos_V`` are both at
+    least ``success_cos``. Returns a JSON-ready dict.
+    """
+    import dataclasses
+    seeds = [check_int(s, "seeds", 0) for s in seeds]
+    if not seeds:
+        raise ValueError("seeds must be a non-empty list of integers >= 0")
+    c = config
+    ev = sample_softmax_td_tasks(n_eval, c.n_states, c.d, c.n, c.gamma, eval_seed)
+    beta, alpha, con_loss = fit_construction(ev, c.n_layers)
+    out = {"config": config_dict(c), "n_eval": n_eval, "success_cos": success_cos, "seeds": seeds}
+    con = {}
+    for masked in (True, False):
+        m = construction_model(c.d, c.n_layers, c.gamma, alpha, beta, masked=masked)
+        init = SoftmaxTransformer(c.d + 3, c.n_layers, shift=m.shift, init_scale=c.init_scale,
+                                  param_masks=construction_masks(c.d) if masked else None,
+                                  generator=torch.Generator().manual_seed(seeds[0]))
+        con["masked" if masked else "unmasked"] = {"grad_norm": loss_gradient_norm(m, ev),
+                                                   "grad_norm_init": loss_gradient_norm(init, ev)}
+    cmodel = construction_model(c.d, c.n_layers, c.gamma, alpha, beta)
+    with torch.no_grad():
+        v_con = cmodel(ev.Z)[..., -1, :]
+    out["construction"] = {"beta": beta, "alpha": alpha, "loss": con_loss,
+                           "msve": float(((v_con - ev.v_true) ** 2).mean()), **con}
+    for masked in (True, False):
+        key = "masked" if masked else "unmasked"
+        runs = []
+        for seed in seeds:
+            res = softmax_td_pretrain(dataclasses.replace(c, seed=seed, masked=masked), progress=progress)
+            with torch.no_grad():
+                v = res.model(ev.Z)[..., -1, :]
+                loss = float(softmax_td_loss(res.model, ev))
+            metrics = block_metrics(res.model)
+            runs.append({"seed": seed, **metrics, "loss": loss, "msve": float(((v - ev.v_true) ** 2).mean()),
+                         "value_gap_to_construction": float((v - v_con).abs().mean()),
+                         "success": bool(metrics["cos_A"] >= success_cos and metrics["cos_V"] >= success_cos)})
+        out[key] = {"runs": runs, "n_success": sum(r["success"] for r in runs)}
+    return out
