@@ -56,3 +56,8 @@ __all__ = [
     "SoftmaxTDConstruction", "softmax_td_rows", "softmax_td_prompt", "softmax_td_readout", "softmax_td_construction",
     "softmax_td_forward",
 ]
+
+# Chapter 3's TD(lambda) mask and residual-gradient blocks.
+from .td import residual_gradient_blocks, td_lambda_mask  # noqa: E402
+
+__all__ += ["residual_gradient_blocks", "td_lambda_mask"]

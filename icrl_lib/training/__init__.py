@@ -39,3 +39,13 @@ __all__ = [
     "construction_masks", "softmax_td_loss", "construction_model", "fit_construction", "block_metrics",
     "softmax_td_pretrain", "config_dict", "loss_gradient_norm", "run_emergence",
 ]
+
+# Chapter 3's evaluation of TD pretraining: references, [W25]'s metrics, success over seeds.
+from .td_pretraining import (STEP_GRID, SUCCESS_CRITERION, EvaluationSet, construction_values,  # noqa: E402
+                             evaluation_set, expected_td_system, expected_td_weights, fitted_weights,
+                             implicit_weights, initial_model, reference_weights, td_pretraining_sweep,
+                             td_similarity_metrics, td_structure_success)
+
+__all__ += ["STEP_GRID", "SUCCESS_CRITERION", "EvaluationSet", "construction_values", "evaluation_set",
+            "expected_td_system", "expected_td_weights", "fitted_weights", "implicit_weights", "initial_model",
+            "reference_weights", "td_pretraining_sweep", "td_similarity_metrics", "td_structure_success"]
