@@ -174,3 +174,21 @@ def resolve_generator(generator=None, seed=None, default_seed: int = 0) -> torch
     if generator is not None:
         return as_generator(generator, "generator")
     return as_generator(check_int(default_seed if seed is None else seed, "seed", minimum=0), "seed")
+
+
+def check_layer_inputs(tokens, name: str, matrices: dict, sources: str = "context tokens"):
+    """Shared checks of an attention layer's inputs (chapters 2 and 8): ``tokens`` (..., D, N+1) with N >= 1,
+    and every matrix of ``matrices`` (name -> value) of shape (..., D, D) in the tokens' dtype, with batch
+    dimensions that broadcast. Returns the tokens and the matrices as tensors, in that order."""
+    T = as_tensor(tokens, name)
+    check_shape(T, name, (None, None))
+    D, cols = T.shape[-2:]
+    if cols < 2:
+        raise ValueError(f"{name} must have at least 2 columns (N >= 1 {sources} and a query); "
+                         f"got shape {tuple(T.shape)}")
+    mats = [as_tensor(m, k, dtype=T.dtype) for k, m in matrices.items()]
+    for k, m in zip(matrices, mats):
+        check_shape(m, k, (D, D))
+    broadcast_batch({name: T.shape, **{k: m.shape for k, m in zip(matrices, mats)}},
+                    {name: 2, **{k: 2 for k in matrices}})
+    return (T, *mats)

@@ -16,7 +16,7 @@ from typing import Iterable, Sequence
 
 import torch
 
-from .._validation import as_tensor, broadcast_batch, check_shape
+from .._validation import as_tensor, check_layer_inputs, check_shape
 
 __all__ = ["linear_self_attention", "apply_layers", "lsa_unchecked"]
 
@@ -52,16 +52,8 @@ def linear_self_attention(H, P, V, mask=False) -> torch.Tensor:
 
     Returns ``(..., D, N+1)`` in the common dtype of the inputs.
     """
-    H = as_tensor(H, "H")
-    check_shape(H, "H", (None, None))
+    H, P, V = check_layer_inputs(H, "H", {"P": P, "V": V})
     D, cols = H.shape[-2:]
-    if cols < 2:
-        raise ValueError(f"H must have at least 2 columns (N >= 1 context tokens and a query); got shape {tuple(H.shape)}")
-    P = as_tensor(P, "P", dtype=H.dtype)
-    V = as_tensor(V, "V", dtype=H.dtype)
-    check_shape(P, "P", (D, D))
-    check_shape(V, "V", (D, D))
-    broadcast_batch({"H": H.shape, "P": P.shape, "V": V.shape}, {"H": 2, "P": 2, "V": 2})
     if isinstance(mask, bool):
         return lsa_unchecked(H, P, V, mask=mask)
     M = as_tensor(mask, "mask", dtype=H.dtype)

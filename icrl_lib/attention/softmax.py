@@ -17,7 +17,7 @@ import math
 import torch
 from torch import nn
 
-from .._validation import as_tensor, broadcast_batch, check_int, check_real, check_shape
+from .._validation import as_tensor, check_int, check_layer_inputs, check_real
 
 __all__ = ["softmax_attention", "softmax_attention_unchecked", "column_shift", "SoftmaxTransformer"]
 
@@ -47,16 +47,7 @@ def softmax_attention(Z, A, V) -> torch.Tensor:
 
     The query column is masked as a source (``M = -inf`` on its row). Returns (..., D, N+1) in ``Z``'s dtype.
     """
-    Z = as_tensor(Z, "Z")
-    check_shape(Z, "Z", (None, None))
-    D, cols = Z.shape[-2:]
-    if cols < 2:
-        raise ValueError(f"Z must have at least 2 columns (N >= 1 sources and a query); got shape {tuple(Z.shape)}")
-    A = as_tensor(A, "A", dtype=Z.dtype)
-    V = as_tensor(V, "V", dtype=Z.dtype)
-    check_shape(A, "A", (D, D))
-    check_shape(V, "V", (D, D))
-    broadcast_batch({"Z": Z.shape, "A": A.shape, "V": V.shape}, {"Z": 2, "A": 2, "V": 2})
+    Z, A, V = check_layer_inputs(Z, "Z", {"A": A, "V": V}, sources="sources")
     return softmax_attention_unchecked(Z, A, V)
 
 
