@@ -8,3 +8,8 @@ from .softmax import SoftmaxTransformer, column_shift, softmax_attention, softma
 
 __all__ = ["linear_self_attention", "apply_layers", "lsa_unchecked", "LinearTransformer",
            "softmax_attention", "softmax_attention_unchecked", "column_shift", "SoftmaxTransformer"]
+
+# ReLU attention and the MLP layer of [LBM24] (chapters 9-10).
+from .relu import causal_average_weights, relu_attention, relu_attention_unchecked, relu_mlp  # noqa: E402
+
+__all__ += ["relu_attention", "relu_attention_unchecked", "relu_mlp", "causal_average_weights"]
