@@ -1,5 +1,6 @@
 # Two commands do everything: `make book` (build the HTML book) and `make test` (all checks).
-# Both create .venv from requirements.txt on first use; only python3 and make are needed.
+# Both create .venv from requirements.txt on first use; python3 and make are needed, and Debian's
+# chromium package for the browser check (`make check-html`, part of `make test`) and `make pdf`.
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
@@ -17,8 +18,18 @@ PORTABILITY_ENV ?= MKL_CBWR=COMPATIBLE ATEN_CPU_CAPABILITY=default
 # Two pytest workers (the machines have 2 cores); --dist loadfile keeps each notebook on one worker.
 WORKERS ?= 2
 PYTEST_PAR := -n $(WORKERS) --dist loadfile
+# Headless Chromium for check-html and pdf (Debian: apt-get install chromium; .ci/run installs it).
+CHROMIUM ?= /usr/bin/chromium
+LAB_STAMP := $(VENV)/.lab-stamp
+# Install Debian's chromium when it is missing and we may (root with apt-get); otherwise say how.
+define need_chromium
+@test -x $(CHROMIUM) || { \
+  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && [ "$(CHROMIUM)" = /usr/bin/chromium ]; then \
+    apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends chromium; \
+  else echo "no Chromium at $(CHROMIUM): sudo apt-get install -y chromium, or make CHROMIUM=/path/to/chrome"; exit 1; fi; }
+endef
 
-.PHONY: venv book test unit nbval book-strict notebooks bench clean
+.PHONY: venv book test unit nbval book-strict check-html notebooks bench clean pdf student lab colab-cell
 
 $(STAMP): requirements.txt pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -33,10 +44,11 @@ book: $(STAMP)
 	@echo "Book built: _build/html/index.html"
 
 # Unit + property tests of icrl_lib and nbval on every chapter (under the portability check), then the
-# strict book build.
+# strict book build and the browser check of the built pages.
 test: $(STAMP)
 	env $(PORTABILITY_ENV) $(BIN)/python -m pytest $(PYTEST_PAR) tests $(NOTEBOOKS) --nbval --nbval-current-env -q
 	$(MAKE) book-strict
+	$(MAKE) check-html
 
 unit: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_PAR) tests -q
@@ -47,6 +59,36 @@ nbval: $(STAMP)
 book-strict: $(STAMP)
 	rm -rf _build/.doctrees
 	$(BIN)/jupyter-book build . --builder html --all $(JB_STRICT)
+
+# The built pages as a reader sees them, in headless Chromium (scripts/check_html.py --list: the checks).
+# Screenshots of every page go to _build/screenshots/.
+check-html: $(STAMP)
+	$(need_chromium)
+	$(BIN)/python scripts/check_html.py --chromium $(CHROMIUM) $(CHECK_HTML_OPTS)
+
+# The whole book as one PDF (_build/pdf/icrl-book.pdf, also _build/html/icrl-book.pdf): the single-page
+# HTML build printed by headless Chromium, offline.
+pdf: $(STAMP)
+	$(need_chromium)
+	$(BIN)/python scripts/build_pdf.py --chromium $(CHROMIUM)
+
+# The student edition: the chapters without solutions (scaffold cells kept), in _build/student/ and
+# _build/student.zip. The instructor guide is a page of the book (book/instructor_guide.md).
+student: $(STAMP)
+	$(BIN)/python scripts/student_edition.py --out _build/student
+
+# JupyterLab on the chapters (installed into .venv from requirements-lab.txt on first use).
+$(LAB_STAMP): $(STAMP) requirements-lab.txt
+	$(BIN)/python -m pip install --disable-pip-version-check -q $(PIP_OPTS) -r requirements-lab.txt
+	@touch $(LAB_STAMP)
+
+# (Jupyter refuses to run as root without --allow-root; containers often run as root.)
+lab: $(LAB_STAMP)
+	$(BIN)/jupyter lab --notebook-dir=book $(if $(filter 0,$(shell id -u)),--allow-root) $(LAB_OPTS)
+
+# Insert or update the Colab install cell (generated from repository.url in _config.yml) in every chapter.
+colab-cell: $(STAMP)
+	$(BIN)/python scripts/colab_cell.py
 
 # Re-execute every notebook in place (after a library change) and normalise its metadata.
 notebooks: $(STAMP)

@@ -16,6 +16,12 @@ done batched as :func:`icrl_lib.training.train_teacher_mimicking` does it, and t
 prompt in a plain Python loop (one MDP, one trajectory, one prompt and one forward/backward per prompt,
 gradients accumulated, one Adam step per batch), and their ratio. Both go through the registry entry of the
 algorithm (:data:`icrl_lib.incontext.ALGORITHMS`).
+
+``supervised`` prints training tokens per second of chapter 9's supervised pretraining (DPT on Gaussian
+bandits, A = 5, the chapter's 3-layer D = 32 causal transformer): minibatches of trajectories in one forward
+and backward pass as :func:`icrl_lib.training.pretrain_supervised` trains, against the same training written as
+one task per step (one trajectory per forward/backward, gradients accumulated over the batch, one Adam step),
+and their ratio.
 """
 from __future__ import annotations
 
@@ -33,7 +39,7 @@ from .incontext import ALGORITHMS, PromptDistribution, sample_prompt_batch
 from .rl import random_mdp, sample_transitions
 from .training import TDPretrainingConfig, init_parameters, mimicking_loss, td_pretrain
 
-__all__ = ["bench_td_pretraining", "PeerAttention", "peer_td_step", "bench_td_pretraining_peer",
+__all__ = ["bench_supervised", "bench_td_pretraining", "PeerAttention", "peer_td_step", "bench_td_pretraining_peer",
            "compare_td_pretraining", "bench_teacher_mimicking", "main"]
 
 WINDOWS = 64
@@ -251,6 +257,53 @@ def bench_teacher_mimicking(algorithm: str = "sarsa", steps: int = 20, batch_siz
             "batched_prompts_per_s": batched, "loop_prompts_per_s": loop, "ratio": batched / loop}
 
 
+# ----------------------------------------------------------------------------------------- supervised (ch 9)
+
+def bench_supervised(steps: int = 10, batch_size: int = 64, horizon: int = 50, threads: int = 1,
+                     loop_steps: int = 1, n_tasks: int = 512) -> dict:
+    """Training tokens/s of DPT pretraining (chapter 9), batched as the library trains and one task per step.
+
+    Data: ``n_tasks`` trajectories of ``horizon`` rounds of 0.5 TS + 0.5 uniform on Gaussian bandits (A = 5,
+    sigma = 0.3), DPT labels. *batched*: one forward/backward of ``batch_size`` trajectories per Adam step
+    (:func:`icrl_lib.training.supervised_loss`); *one task per step*: the same minibatch as ``batch_size``
+    forward/backward passes of one trajectory each, gradients accumulated, one Adam step. Returns tokens/s of
+    both (one token = one round with its label) and their ``ratio``.
+    """
+    from .rl import GaussianBandit, mixture, thompson_sampling, uniform
+    from .training import DecisionTransformer, bandit_token_dim, collect_bandit_data, supervised_loss
+    steps, batch_size = check_int(steps, "steps"), check_int(batch_size, "batch_size")
+    horizon, loop_steps = check_int(horizon, "horizon"), check_int(loop_steps, "loop_steps")
+    torch.set_num_threads(check_int(threads, "threads"))
+    g = torch.Generator().manual_seed(0)
+    data = collect_bandit_data(GaussianBandit.sample(check_int(n_tasks, "n_tasks"), 5, 0.3, g),
+                               mixture(0.5, thompson_sampling(), uniform()), horizon, g, "dpt")
+    tokens, labels = data.tokens().float(), data.labels
+    timings = {}
+    for name, n_steps in (("batched", steps), ("loop", loop_steps)):
+        model = DecisionTransformer(bandit_token_dim(data.bandit), 5, 3, 32, 2, max_len=horizon + 1, seed=0)
+        opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+        gen = torch.Generator().manual_seed(1)
+
+        def step(size):
+            idx = torch.randint(tokens.shape[0], (size,), generator=gen)
+            opt.zero_grad()
+            if name == "batched":
+                supervised_loss(model, tokens[idx], labels[idx]).backward()
+            else:
+                for i in idx:
+                    (supervised_loss(model, tokens[i:i + 1], labels[i:i + 1]) / size).backward()
+            opt.step()
+
+        step(min(batch_size, 4))                                       # warm-up
+        start = time.perf_counter()
+        for _ in range(n_steps):
+            step(batch_size)
+        timings[name] = n_steps * batch_size * horizon / (time.perf_counter() - start)
+    return {"threads": threads, "batch_size": batch_size, "horizon": horizon,
+            "batched_tokens_per_s": timings["batched"], "loop_tokens_per_s": timings["loop"],
+            "ratio": timings["batched"] / timings["loop"]}
+
+
 # ----------------------------------------------------------------------------------------------------- CLI
 
 def main(argv: list[str] | None = None) -> int:
@@ -270,11 +323,28 @@ def main(argv: list[str] | None = None) -> int:
     tm.add_argument("--loop-steps", type=int, default=1, help="per-prompt loop steps timed (each batch-size prompts)")
     tm.add_argument("--batch-size", type=int, default=256)
     tm.add_argument("--threads", type=int, nargs="+", default=[1, 2])
+    sv = sub.add_parser("supervised", help="tokens/s of chapter 9's supervised pretraining, batched vs per task")
+    sv.add_argument("--steps", type=int, default=10, help="batched training steps timed")
+    sv.add_argument("--loop-steps", type=int, default=1, help="per-task loop steps timed (each batch-size tasks)")
+    sv.add_argument("--batch-size", type=int, default=64)
+    sv.add_argument("--horizon", type=int, default=50)
+    sv.add_argument("--threads", type=int, nargs="+", default=[1, 2])
     args = parser.parse_args(argv)
     if args.steps < 1:
         parser.error("--steps must be >= 1")
     if min(args.threads) < 1:
         parser.error("--threads must be >= 1")
+    if args.name == "supervised":
+        if args.loop_steps < 1 or args.batch_size < 1 or args.horizon < 1:
+            parser.error("--loop-steps, --batch-size and --horizon must be >= 1")
+        print(f"Supervised pretraining step (DPT, Gaussian bandits A = 5, T = {args.horizon}, 3 layers, D = 32), "
+              f"batch {args.batch_size}")
+        print(f"{'threads':>7} {'batched tokens/s':>16} {'one task/step tokens/s':>22} {'ratio':>7}")
+        for threads in args.threads:
+            r = bench_supervised(args.steps, args.batch_size, args.horizon, threads, args.loop_steps)
+            print(f"{threads:>7} {r['batched_tokens_per_s']:>16.0f} {r['loop_tokens_per_s']:>22.0f} "
+                  f"{r['ratio']:>7.1f}", flush=True)
+        return 0
     if args.name == "teacher-mimicking":
         if args.loop_steps < 1 or args.batch_size < 1:
             parser.error("--loop-steps and --batch-size must be >= 1")

@@ -5,6 +5,11 @@
     python -m icrl_lib.experiments success-rate --algorithm {sarsa,actor-critic} --seeds 0 1 2 3 --json F
     python -m icrl_lib.experiments td-pretraining --seeds 0 1 2 3 --modes shared sequential --json F  (chapter 3)
     python -m icrl_lib.experiments softmax-td --seed S --n-seeds 5 --json F  (chapter 8, our emergence protocol)
+    python -m icrl_lib.experiments beyond --part {depth,heads,features} --seeds 0 1 2 3 --json F  (chapter 11)
+    python -m icrl_lib.experiments dpt-bandit --seed S --json F  (chapter 9: DPT on Gaussian bandits; --alpha A ...)
+    python -m icrl_lib.experiments ad-bandit --seed S --json F  (chapter 9: AD on UCB, Bernoulli bandits)
+    python -m icrl_lib.experiments dpt-darkroom --seed S --json F  (chapter 9: DPT on the 5 x 5 Dark Room)
+    python -m icrl_lib.experiments ad-linucb --seed S --json F  (chapter 10: AD on soft LinUCB vs the construction)
 
 ``--algorithm`` is any name of the registry :data:`icrl_lib.incontext.ALGORITHMS`. ``teacher-mimicking``
 trains one block from a small random initialisation (our protocol, :mod:`icrl_lib.training.teacher_mimicking`)
@@ -164,6 +169,38 @@ def main(argv: list[str] | None = None) -> int:
     sx.add_argument("--threads", type=int, default=1, help="torch threads (1 is fastest for these sizes)")
     sx.add_argument("--json", metavar="F", help="write the results to this JSON file")
     sx.add_argument("--quiet", action="store_true", help="no progress bar")
+    by = sub.add_parser("beyond", help="chapter 11: depth, heads and random features by teacher mimicking")
+    by.add_argument("--part", choices=["depth", "heads", "features"], required=True)
+    by.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3])
+    by.add_argument("--steps", type=int, default=None, help="Adam steps (default StackMimickingConfig's)")
+    by.add_argument("--batch-size", type=int, default=None, help="prompts per step (default 256)")
+    by.add_argument("--threads", type=int, default=1, help="torch threads (1 is fastest for these sizes)")
+    by.add_argument("--json", metavar="F", help="write the results to this JSON file")
+    by.add_argument("--quiet", action="store_true", help="no progress bar")
+    for sv_name in ("dpt-bandit", "ad-bandit", "dpt-darkroom"):        # chapter 9 (training.supervised_data)
+        sv = sub.add_parser(sv_name, help=f"chapter 9: {sv_name} (supervised pretraining, then deployment)")
+        sv.add_argument("--seed", type=int, default=0)
+        sv.add_argument("--steps", type=int, default=None, help="Adam steps (default: the chapter's)")
+        sv.add_argument("--threads", type=int, default=1, help="torch threads (1 is fastest for these sizes)")
+        sv.add_argument("--json", metavar="F", help="write the results to this JSON file")
+        sv.add_argument("--quiet", action="store_true", help="no progress bar")
+        sv.add_argument("--attention", choices=["softmax", "relu"], default=None)
+        if sv_name == "dpt-darkroom":
+            sv.add_argument("--encoding", choices=["xy", "onehot"], default=None, help="cell code in the tokens")
+        else:
+            sv.add_argument("--bandit", choices=["gaussian", "bernoulli"], default=None)
+            sv.add_argument("--alpha", type=float, default=None, help="context algorithm alpha TS + (1-alpha) uniform")
+            sv.add_argument("--horizon", type=int, default=None)
+            sv.add_argument("--n-arms", type=int, default=None)
+            sv.add_argument("--n-train", type=int, default=None, help="pretraining trajectories")
+            sv.add_argument("--n-eval", type=int, default=None, help="held-out tasks")
+    al = sub.add_parser("ad-linucb", help="chapter 10: AD on soft LinUCB vs the constructed transformer")
+    al.add_argument("--seed", type=int, default=0)
+    al.add_argument("--steps", type=int, default=None, help="Adam steps (default ADLinUCBConfig's)")
+    al.add_argument("--n-train", type=int, default=None, help="pretraining trajectories")
+    al.add_argument("--threads", type=int, default=1, help="torch threads (1 is fastest for these sizes)")
+    al.add_argument("--json", metavar="F", help="write the results to this JSON file")
+    al.add_argument("--quiet", action="store_true", help="no progress bar")
     args = parser.parse_args(argv)
     if args.threads < 1:
         parser.error("--threads must be >= 1")
@@ -171,7 +208,19 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--steps must be >= 1")
     torch.set_num_threads(args.threads)
 
-    if args.name == "softmax-td":
+    if args.name in ("dpt-bandit", "ad-bandit", "dpt-darkroom"):
+        from .training.supervised_data import supervised_cli
+        out = supervised_cli(args.name, vars(args), log=lambda line: print(line, flush=True))
+    elif args.name == "ad-linucb":                                       # chapter 10 (training.ad_linucb)
+        from .training.ad_linucb import ADLinUCBConfig, ad_linucb_experiment
+        over = {"seed": args.seed, "n_steps": args.steps, "n_train_tasks": args.n_train}
+        out = ad_linucb_experiment(ADLinUCBConfig(**{k: v for k, v in over.items() if v is not None}),
+                                   progress=not args.quiet, log=lambda line: print(line, flush=True))
+    elif args.name == "beyond":
+        from .training.beyond import beyond_sweep
+        out = beyond_sweep(args.part, args.seeds, args.steps, progress=not args.quiet,
+                           log=lambda line: print(line, flush=True), batch_size=args.batch_size)
+    elif args.name == "softmax-td":
         from .training.softmax_pretraining import SoftmaxPretrainingConfig, run_emergence
         cfg = SoftmaxPretrainingConfig() if args.steps is None else SoftmaxPretrainingConfig(n_steps=args.steps)
         bar = None

@@ -29,7 +29,7 @@ import torch
 from ._validation import check_int, check_positive
 from .plotting import set_style
 
-__all__ = ["setup", "fmt", "approx", "bucket", "below", "interval", "show", "THREADS_ENV"]
+__all__ = ["setup", "fmt", "approx", "bucket", "below", "interval", "show", "table", "Table", "THREADS_ENV"]
 
 _SIG = 4
 #: Environment variable that overrides the thread count of :func:`setup` (used by the CLI and benchmarks).
@@ -175,3 +175,72 @@ def show(**values) -> None:
     for k, v in values.items():
         text = v if isinstance(v, (str, int)) and not isinstance(v, bool) else fmt(v)
         print(f"{k:<{width}} = {text}")
+
+
+class Table:
+    """A small results table: a Markdown table in the book and in Jupyter, aligned plain text for nbval.
+
+    Built by :func:`table`. Cells are shown exactly as given (format numbers with :func:`fmt`,
+    :func:`approx`, ... first, so each cell says which kind of number it is); a cell may hold inline math
+    (``$\\gamma$``), which the book typesets. Chapters 6 and 7.
+    """
+
+    def __init__(self, header, rows, align: str | None = None):
+        self.header = [str(h) for h in header]
+        self.rows = [[_cell(v) for v in row] for row in rows]
+        n = len(self.header)
+        for i, row in enumerate(self.rows):
+            if len(row) != n:
+                raise ValueError(f"rows must have {n} cells like the header; row {i} has {len(row)}")
+        if align is None:
+            align = "l" + "r" * (n - 1)
+        if len(align) != n or set(align) - set("lrc"):
+            raise ValueError(f"align must be {n} letters from 'l', 'r', 'c'; got {align!r}")
+        self.align = align
+
+    def __repr__(self) -> str:
+        widths = [max(len(r[j]) for r in [self.header] + self.rows) for j in range(len(self.header))]
+
+        def line(cells):
+            out = []
+            for j, c in enumerate(cells):
+                a = self.align[j]
+                out.append(c.ljust(widths[j]) if a == "l" else c.center(widths[j]) if a == "c"
+                           else c.rjust(widths[j]))
+            return "  ".join(out).rstrip()
+
+        return "\n".join([line(self.header)] + [line(r) for r in self.rows])
+
+    def _repr_markdown_(self) -> str:
+        rule = {"l": "---", "r": "---:", "c": ":---:"}
+
+        def line(cells):
+            return "| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |"
+
+        body = [line(self.header), "|" + "|".join(rule[a] for a in self.align) + "|"]
+        return "\n".join(body + [line(r) for r in self.rows])
+
+
+def _cell(v) -> str:
+    if isinstance(v, str):
+        return v
+    if isinstance(v, bool):
+        return str(v)
+    if isinstance(v, (int, np.integer)):
+        return str(int(v))
+    return fmt(v)
+
+
+def table(header, rows, align: str | None = None) -> None:
+    """Display a table of results: ``table(["setting", "success"], [["SARSA", "8/8"], ...])``.
+
+    ``header`` names the columns, ``rows`` is a list of rows (lists of cells): strings are shown as they
+    are (inline math allowed), integers as they are and other numbers with :func:`fmt` (wrap trained
+    statistics in :func:`approx` first). ``align`` is one letter per column (``l``, ``r``, ``c``; default:
+    first column left, the others right). The book renders it as a table; nbval compares its plain-text
+    form, the aligned columns. Results that compare methods are tables, not ``key = value`` dumps
+    (chapters 6 and 7). Use :class:`Table` for the object without displaying it.
+    """
+    from IPython.display import display
+
+    display(Table(header, rows, align=align))

@@ -2,6 +2,11 @@
 
 Colours: a colour-blind-safe palette (Okabe-Ito), one fixed colour per agent/method so that a method
 looks the same in every chapter; diverging heatmaps are centred at zero.
+
+Type sizes: the book shows a figure at most as wide as its content column (``COLUMN_PX``, about 780 px in a
+1400 px window), so a wide figure is scaled down. :func:`enforce_min_font` raises every text of a figure
+(titles, labels, ticks, legends, heatmap numbers) to at least ``MIN_FONT_PX`` screen pixels *as shown*;
+:func:`set_style` installs it in Jupyter so that every figure a chapter displays goes through it.
 """
 from __future__ import annotations
 
@@ -12,7 +17,10 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
-__all__ = ["PALETTE", "METHOD_COLORS", "set_style", "heatmap", "block_heatmap", "line_with_band", "to_numpy"]
+__all__ = [
+    "PALETTE", "METHOD_COLORS", "COLUMN_PX", "MIN_FONT_PX", "set_style", "enforce_min_font", "min_font_points",
+    "heatmap", "block_heatmap", "line_with_band", "to_numpy",
+]
 
 PALETTE = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#F0E442", "#000000"]
 METHOD_COLORS = {
@@ -32,13 +40,72 @@ def set_style() -> None:
     """Apply the house style (called by :func:`icrl_lib.notebook.setup`; chapter 0 describes it)."""
     mpl.rcParams.update({
         "figure.figsize": (6.4, 3.8), "figure.dpi": 100, "savefig.dpi": 100,
-        "font.size": 10, "axes.titlesize": 11, "axes.labelsize": 10, "legend.fontsize": 9,
+        "font.size": 11, "axes.titlesize": 12, "axes.labelsize": 11, "legend.fontsize": 10,
+        "xtick.labelsize": 10, "ytick.labelsize": 10, "figure.titlesize": 12,
         "axes.spines.top": False, "axes.spines.right": False, "axes.grid": True, "grid.alpha": 0.3,
         "axes.prop_cycle": mpl.cycler(color=PALETTE), "lines.linewidth": 1.8,
         "image.cmap": "RdBu_r", "figure.constrained_layout.use": True,
         # Reproducible image bytes: no timestamps or software versions in the files.
         "svg.hashsalt": "icrl-book", "path.simplify": True,
     })
+    _install_display_hook()
+
+
+#: Width in screen pixels of the book's content column in a 1400 px browser window (sphinx-book-theme).
+COLUMN_PX = 780
+#: The smallest text of a figure, in screen pixels as the book shows it (after scaling to the column).
+MIN_FONT_PX = 11.0
+
+
+def min_font_points(fig) -> float:
+    """The smallest font size in points that ``fig`` may use so its text shows at ``MIN_FONT_PX`` (chapter 0)."""
+    width_px = fig.get_figwidth() * fig.dpi
+    scale = min(1.0, COLUMN_PX / width_px)
+    return MIN_FONT_PX / (fig.dpi / 72.0 * scale)
+
+
+def enforce_min_font(fig):
+    """Raise every text of ``fig`` below :func:`min_font_points` to it; returns ``fig`` (chapter 0).
+
+    Called on every figure a chapter displays (installed by :func:`set_style`), so a wide multi-panel
+    figure or a small explicit ``fontsize=`` never shows unreadably small text in the book.
+    """
+    from matplotlib.text import Text
+
+    floor = min_font_points(fig)
+    for text in fig.findobj(Text):
+        if text.get_text() and text.get_fontsize() < floor:
+            text.set_fontsize(floor)
+    return fig
+
+
+def _install_display_hook() -> None:
+    """In IPython, pass every displayed figure through :func:`enforce_min_font` before it is rendered."""
+    try:
+        from IPython import get_ipython
+    except ImportError:  # pragma: no cover - plain Python: nothing is displayed
+        return
+    ip = get_ipython()
+    if ip is None:
+        return
+    from matplotlib.figure import Figure
+
+    for mime in ("image/png", "image/svg+xml"):
+        formatter = ip.display_formatter.formatters.get(mime)
+        if formatter is None:
+            continue
+        try:
+            current = formatter.lookup_by_type(Figure)
+        except KeyError:
+            continue
+        if getattr(current, "_icrl_min_font", False):
+            continue
+
+        def render(fig, _render=current):
+            return _render(enforce_min_font(fig))
+
+        render._icrl_min_font = True
+        formatter.for_type(Figure, render)
 
 
 def heatmap(ax, M, title: str = "", row_labels: Sequence[str] | None = None,
@@ -61,7 +128,7 @@ def heatmap(ax, M, title: str = "", row_labels: Sequence[str] | None = None,
     if annotate:
         for i in range(A.shape[0]):
             for j in range(A.shape[1]):
-                ax.text(j, i, fmt.format(A[i, j]), ha="center", va="center", fontsize=7,
+                ax.text(j, i, fmt.format(A[i, j]), ha="center", va="center", fontsize=9,
                         color="white" if abs(A[i, j]) > 0.6 * v else "black")
     if colorbar:
         ax.figure.colorbar(im, ax=ax, shrink=0.8)

@@ -13,3 +13,8 @@ __all__ = ["linear_self_attention", "apply_layers", "lsa_unchecked", "LinearTran
 from .relu import causal_average_weights, relu_attention, relu_attention_unchecked, relu_mlp  # noqa: E402
 
 __all__ += ["relu_attention", "relu_attention_unchecked", "relu_mlp", "causal_average_weights"]
+
+# Multi-head linear self-attention (chapter 11).
+from .multihead import multihead_lsa, multihead_lsa_unchecked  # noqa: E402
+
+__all__ += ["multihead_lsa", "multihead_lsa_unchecked"]

@@ -61,3 +61,34 @@ __all__ = [
 from .td import residual_gradient_blocks, td_lambda_mask  # noqa: E402
 
 __all__ += ["residual_gradient_blocks", "td_lambda_mask"]
+
+# Chapter 11: stacked constructions (depth) and random-feature SARSA prompts.
+from .depth import (repeated_teacher_agent, repeated_teacher_update, sample_depth_batch,  # noqa: E402
+                    stack_readout, stacked_block_agent, stacked_construction)
+from .features import (feature_block_agent, feature_data, feature_policy_fn, feature_prompt_batch,  # noqa: E402
+                       feature_teacher_agent, feature_values, random_feature_tables)
+
+__all__ += ["stacked_construction", "stack_readout", "repeated_teacher_update", "repeated_teacher_agent",
+            "stacked_block_agent", "sample_depth_batch", "random_feature_tables", "feature_values", "feature_data",
+            "feature_prompt_batch", "feature_teacher_agent", "feature_block_agent", "feature_policy_fn"]
+
+# Chapter 10: ridge regression by GD in ReLU attention, soft LinUCB, Thompson-sampling moments, exact UCB-VI.
+from .ridge import (PENALTIES, RidgeLayer, ridge_forward, ridge_gd_construction, ridge_gd_steps,  # noqa: E402
+                    ridge_layout, ridge_nesterov_construction, ridge_prompt, ridge_query_solutions, ridge_readout,
+                    ridge_solution)
+from .linucb import (LinUCBConstruction, linucb_construction, linucb_default_momentum, linucb_forward,  # noqa: E402
+                     linucb_layout, linucb_prompt, linucb_readout, sqrt_relu, sqrt_relu_coefficients,
+                     transformer_linucb_expert)
+from .thompson import (ThompsonConstruction, gaussian_argmax_probs, thompson_construction,  # noqa: E402
+                       thompson_forward, thompson_layout, thompson_readout)
+from .ucbvi import (UCBVIConstruction, ucbvi_construction, ucbvi_forward, ucbvi_layout, ucbvi_prompt,  # noqa: E402
+                    ucbvi_q_table, ucbvi_readout, ucbvi_transformer_planner)
+
+__all__ += ["PENALTIES", "RidgeLayer", "ridge_layout", "ridge_prompt", "ridge_gd_construction",
+            "ridge_nesterov_construction", "ridge_forward", "ridge_readout", "ridge_query_solutions", "ridge_gd_steps",
+            "ridge_solution", "LinUCBConstruction", "linucb_layout", "linucb_prompt", "linucb_construction",
+            "linucb_forward", "linucb_readout", "linucb_default_momentum", "sqrt_relu", "sqrt_relu_coefficients",
+            "transformer_linucb_expert", "ThompsonConstruction", "thompson_layout", "thompson_construction",
+            "thompson_forward", "thompson_readout", "gaussian_argmax_probs", "UCBVIConstruction", "ucbvi_layout",
+            "ucbvi_prompt", "ucbvi_construction", "ucbvi_forward", "ucbvi_readout", "ucbvi_q_table",
+            "ucbvi_transformer_planner"]

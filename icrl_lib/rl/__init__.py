@@ -13,7 +13,7 @@ from .mdp import (MarkovRewardProcess, TabularMDP, bellman_backup, bellman_expec
                   stationary_distribution, value_iteration, value_iteration_history)
 from .policies import (epsilon_greedy_policy, softmax_actor_policy, softmax_actor_scores, softmax_policy,
                        uniform_policy)
-from .sampling import Transitions, categorical, inverse_cdf, sample_mrp_trajectory, sample_transitions
+from .sampling import Transitions, categorical, inverse_cdf, sample_mrp_trajectory, sample_transitions, standard_gamma
 from .tabular import (TDHistory, actor_critic, batch_td_evaluation, certainty_equivalence_values, td0_evaluation,
                       td_fixed_point)
 from .updates import (batch_actor_critic_update, batch_sarsa_update, batch_td_update, check_transition_batch,
@@ -28,7 +28,7 @@ __all__ = [
     "policy_evaluation", "expected_return", "greedy_policy", "value_iteration", "value_iteration_history",
     "mrp_values", "stationary_distribution",
     # sampling
-    "Transitions", "categorical", "inverse_cdf", "sample_transitions", "sample_mrp_trajectory",
+    "Transitions", "categorical", "inverse_cdf", "sample_transitions", "sample_mrp_trajectory", "standard_gamma",
     # features and policies
     "one_hot_state", "one_hot_state_action", "q_values", "random_features", "state_action_table",
     "epsilon_greedy_policy", "softmax_actor_policy", "softmax_actor_scores", "softmax_policy", "uniform_policy",
@@ -44,3 +44,35 @@ __all__ = [
     # weighted softmax TD (chapter 8)
     "softmax_kernel", "weighted_softmax_td", "empirical_kernel_matrices", "population_kernel", "contraction_constant",
 ]
+
+# bandits and their experts (chapters 9-10)
+from .bandits import (BanditHistory, BanditTrajectory, BernoulliBandit, GaussianBandit, LinearBandit,  # noqa: E402
+                      arm_statistics, check_bandit_history, regret, run_bandit, suboptimality)
+from .experts import (beta_bernoulli_optimal_action_probs, empirical_greedy, lcb, linucb, mixture,  # noqa: E402
+                      soft_linucb, thompson_sampling, ucb, uniform)
+
+__all__ += [
+    "GaussianBandit", "BernoulliBandit", "LinearBandit", "BanditHistory", "BanditTrajectory", "check_bandit_history",
+    "arm_statistics", "run_bandit", "regret", "suboptimality",
+    "ucb", "thompson_sampling", "linucb", "soft_linucb", "empirical_greedy", "lcb", "uniform", "mixture",
+    "beta_bernoulli_optimal_action_probs",
+]
+
+# Chapter 11: online tabular SARSA / Q-learning baselines and MDP families for distribution shift.
+from .online import ONLINE_METHODS, OnlineResult, online_td_control  # noqa: E402
+from .families import chain_mdp, dirichlet_mdp, gamma_variates, ring_mdp  # noqa: E402
+
+__all__ += ["ONLINE_METHODS", "OnlineResult", "online_td_control", "chain_mdp", "dirichlet_mdp", "gamma_variates",
+            "ring_mdp"]
+
+# the Dark Room of [DPT23] (chapter 9)
+from .darkroom import DarkRoom, DarkRoomEpisodes, darkroom_goal_split  # noqa: E402
+
+__all__ += ["DarkRoom", "DarkRoomEpisodes", "darkroom_goal_split"]
+
+# Chapter 10: episodic tabular MDPs and UCB-VI.
+from .ucbvi import (TIE_TOL, EpisodicMDP, UCBVIRun, greedy_action, random_episodic_mdp, run_ucbvi,  # noqa: E402
+                    ucbvi_bonus, ucbvi_counts, ucbvi_plan)
+
+__all__ += ["TIE_TOL", "EpisodicMDP", "UCBVIRun", "random_episodic_mdp", "ucbvi_bonus", "ucbvi_counts", "ucbvi_plan",
+            "greedy_action", "run_ucbvi"]

@@ -13,7 +13,7 @@ import torch
 from .._validation import check_int, check_probability, check_real, resolve_generator
 from .mdp import MarkovRewardProcess, TabularMDP, check_policy
 
-__all__ = ["Transitions", "inverse_cdf", "categorical", "sample_transitions", "sample_mrp_trajectory"]
+__all__ = ["Transitions", "inverse_cdf", "categorical", "sample_transitions", "sample_mrp_trajectory", "standard_gamma"]
 
 _F64 = torch.float64
 _SCAN_LIMIT = 2**25  # sample_mrp_trajectory composes transition maps (memory ~ M n S^2) below this size
@@ -138,3 +138,30 @@ def sample_mrp_trajectory(mrp: MarkovRewardProcess, n: int, generator: torch.Gen
             states[:, j + 1] = inverse_cdf(P[rows, states[:, j]], u[:, j + 1])
     rewards = mrp.r.reshape(M, S)[rows.unsqueeze(-1), states[:, :-1]]
     return states.reshape(*batch, n + 1), rewards.reshape(*batch, n)
+
+
+def standard_gamma(shape: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+    """Gamma(shape, 1) draws on ``generator``, one per entry of the tensor ``shape`` (> 0), same shape and dtype
+    (Marsaglia & Tsang 2000, vectorised rejection; shape < 1 boosted by ``Gamma(shape + 1) * U^(1/shape)``).
+    The one Gamma sampler of the library: Beta posteriors (chapter 9) and Dirichlet MDPs (chapter 11)."""
+    flat = shape.reshape(-1)
+    boost = flat < 1
+    a = torch.where(boost, flat + 1, flat)
+    d = a - 1.0 / 3.0
+    c = 1.0 / torch.sqrt(9.0 * d)
+    out = torch.empty_like(flat)
+    todo = torch.arange(flat.numel())
+    while todo.numel():
+        dd, cc = d[todo], c[todo]
+        x = torch.randn(todo.numel(), generator=generator, dtype=flat.dtype)
+        u = torch.rand(todo.numel(), generator=generator, dtype=flat.dtype)
+        v = (1 + cc * x) ** 3
+        ok = v > 0
+        logv = torch.log(torch.where(ok, v, torch.ones_like(v)))
+        ok &= torch.log(u) < 0.5 * x * x + dd - dd * v + dd * logv
+        out[todo[ok]] = (dd * v)[ok]
+        todo = todo[~ok]
+    if bool(boost.any()):
+        u = torch.rand(flat.numel(), generator=generator, dtype=flat.dtype)
+        out = torch.where(boost, out * u ** (1.0 / flat), out)
+    return out.reshape(shape.shape)

@@ -49,3 +49,34 @@ from .td_pretraining import (STEP_GRID, SUCCESS_CRITERION, EvaluationSet, constr
 __all__ += ["STEP_GRID", "SUCCESS_CRITERION", "EvaluationSet", "construction_values", "evaluation_set",
             "expected_td_system", "expected_td_weights", "fitted_weights", "implicit_weights", "initial_model",
             "reference_weights", "td_pretraining_sweep", "td_similarity_metrics", "td_structure_success"]
+
+# Chapter 11: teacher mimicking of stacks, heads and random-feature blocks.
+from .beyond import (BEYOND_PARTS, StackMimickingConfig, StackMimickingResult, beyond_config,  # noqa: E402
+                     beyond_sweep, head_shares, init_stack, layer_recovery, plain_recovery, stack_loss,
+                     stack_prompts, train_stack_mimicking)
+
+__all__ += ["BEYOND_PARTS", "StackMimickingConfig", "StackMimickingResult", "beyond_config", "beyond_sweep",
+            "head_shares", "init_stack", "layer_recovery", "plain_recovery", "stack_loss", "stack_prompts",
+            "train_stack_mimicking"]
+
+# Supervised pretraining of a causal transformer on expert labels: AD and DPT (chapter 9).
+from .supervised import (DecisionTransformer, SupervisedResult, action_probabilities, bandit_token_dim,  # noqa: E402
+                         bandit_tokens, pretrain_supervised, supervised_loss, transformer_expert)
+from .supervised_data import (CLI_DEFAULTS, BanditDataset, BanditPretrainingConfig, DarkRoomConfig,  # noqa: E402
+                              all_histories, bandit_cli_config, bandit_experts, bandit_pretraining_experiment,
+                              beta_bernoulli_log_evidence, collect_bandit_data, darkroom_dataset, darkroom_experiment,
+                              darkroom_online, darkroom_token_dim, darkroom_tokens, distribution_ratio,
+                              distribution_ratio_curve, mean_and_se, posterior_sampling, supervised_cli)
+
+__all__ += ["DecisionTransformer", "SupervisedResult", "action_probabilities", "bandit_token_dim", "bandit_tokens",
+            "pretrain_supervised", "supervised_loss", "transformer_expert",
+            "CLI_DEFAULTS", "BanditDataset", "BanditPretrainingConfig", "DarkRoomConfig", "all_histories",
+            "bandit_cli_config", "bandit_experts", "bandit_pretraining_experiment", "beta_bernoulli_log_evidence",
+            "collect_bandit_data", "darkroom_dataset", "darkroom_experiment", "darkroom_online", "darkroom_token_dim",
+            "darkroom_tokens", "distribution_ratio", "distribution_ratio_curve", "mean_and_se", "posterior_sampling",
+            "supervised_cli"]
+
+# Chapter 10: Algorithm Distillation of soft LinUCB against the constructed transformer.
+from .ad_linucb import ADLinUCBConfig, ad_linucb_experiment, policy_gap  # noqa: E402
+
+__all__ += ["ADLinUCBConfig", "ad_linucb_experiment", "policy_gap"]

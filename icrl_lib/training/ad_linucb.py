@@ -1,0 +1,114 @@
+"""Algorithm Distillation of soft LinUCB against the constructed transformer and the expert (chapter 10).
+
+Our CPU-sized protocol for [LBM24]'s LinUCB experiment (their setting: d = 5, A = 10, T = 200, 100K trajectories, an
+8-layer GPT-2 with ReLU attention): linear bandits with ``d = 2``, ``A = 5``, ``T = 30``, ``w ~ U[0, 1]^d``, arms
+``~ U[-1, 1]^d``, noise ``sigma``; context algorithm = expert = soft LinUCB (``alpha``, ``lam``, ``tau``); AD labels (the
+context actions); chapter 9's :class:`DecisionTransformer`. The evaluation runs the trained model, the expert, the
+constructed transformer (:func:`icrl_lib.incontext.linucb_construction`) and two baselines online on the same
+held-out tasks, and measures the policy gaps to the expert along the expert's own trajectories.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass
+
+import torch
+
+from .._validation import check_int, check_positive
+from ..incontext.linucb import (linucb_construction, linucb_default_momentum, linucb_forward, linucb_prompt,
+                                linucb_readout, transformer_linucb_expert)
+from ..rl import LinearBandit, empirical_greedy, linucb, regret, run_bandit, soft_linucb
+from .supervised import (DecisionTransformer, action_probabilities, bandit_token_dim, bandit_tokens,
+                         pretrain_supervised, transformer_expert)
+from .supervised_data import collect_bandit_data, mean_and_se
+
+__all__ = ["ADLinUCBConfig", "ad_linucb_experiment", "policy_gap"]
+
+
+@dataclass
+class ADLinUCBConfig:
+    """Settings of the ``ad-linucb`` run (chapter 10; defaults = the committed JSON)."""
+
+    d: int = 2
+    n_arms: int = 5
+    horizon: int = 30
+    sigma: float = 1.0
+    alpha: float = 1.0
+    lam: float = 1.0
+    tau: float = 0.1
+    n_train_tasks: int = 20000
+    n_eval_tasks: int = 500
+    n_layers: int = 3
+    d_model: int = 32
+    n_heads: int = 2
+    attention: str = "relu"
+    n_steps: int = 3000
+    batch_size: int = 128
+    lr: float = 1e-3
+    construction_layers: int = 60
+    construction_width: int = 32
+    seed: int = 0
+
+    def __post_init__(self):
+        for name in ("d", "n_arms", "horizon", "n_train_tasks", "n_eval_tasks", "n_steps", "batch_size",
+                     "construction_layers", "construction_width"):
+            check_int(getattr(self, name), name)
+        for name in ("sigma", "lam", "tau", "lr"):
+            check_positive(getattr(self, name), name)
+
+
+def policy_gap(p, q) -> dict:
+    """Mean and max total-variation distance and mean KL(p || q) between policies (..., A) (chapter 10)."""
+    tv = 0.5 * (p - q).abs().sum(-1)
+    kl = (p * (p.clamp_min(1e-300).log() - q.clamp_min(1e-300).log())).sum(-1)
+    return {"tv_mean": float(tv.mean()), "tv_max": float(tv.max()), "kl_mean": float(kl.mean())}
+
+
+def ad_linucb_experiment(cfg: ADLinUCBConfig, progress=False, log=None) -> dict:
+    """Train AD on soft LinUCB and compare it with the expert and the construction (chapter 10).
+
+    Returns a JSON-ready dict: ``horizon``, ``n_tasks``, ``regret`` ``{name: {"mean", "se"}}`` at the horizon for
+    ``trained``, ``constructed``, ``soft_linucb``, ``linucb``, ``emp``; ``curves`` (mean cumulative regret per
+    round); ``policy_gap`` ``{"trained", "constructed"}`` (TV and KL to the expert along the expert's
+    trajectories); ``training`` (loss history), ``config``, ``seconds`` (CPU).
+    """
+    log = log or (lambda line: None)
+    t0 = time.process_time()
+    g = torch.Generator().manual_seed(cfg.seed)
+    expert = soft_linucb(cfg.alpha, cfg.lam, cfg.tau)
+    train = collect_bandit_data(LinearBandit.sample(cfg.n_train_tasks, cfg.d, cfg.n_arms, cfg.sigma, g), expert,
+                                cfg.horizon, g, labels="ad")
+    model = DecisionTransformer(bandit_token_dim(train.bandit), cfg.n_arms, cfg.n_layers, cfg.d_model, cfg.n_heads,
+                                cfg.attention, max_len=cfg.horizon + 1, seed=cfg.seed)
+    log(f"collected {cfg.n_train_tasks} trajectories in {time.process_time() - t0:.0f} s CPU")
+    result = pretrain_supervised(model, train.tokens(), train.labels, cfg.n_steps, cfg.batch_size, cfg.lr,
+                                 seed=cfg.seed, log_every=max(1, cfg.n_steps // 20), progress=progress)
+    t_train = time.process_time() - t0
+    log(f"trained in {t_train:.0f} s CPU; final loss {result.history['loss'][-1]:.4g}")
+
+    g_eval = torch.Generator().manual_seed(10_000 + cfg.seed)
+    test = LinearBandit.sample(cfg.n_eval_tasks, cfg.d, cfg.n_arms, cfg.sigma, g_eval)
+    construction = linucb_construction(cfg.d, cfg.n_arms, cfg.construction_layers, cfg.alpha, cfg.lam, cfg.tau,
+                                       momentum=linucb_default_momentum(cfg.d, cfg.lam, cfg.horizon),
+                                       width=cfg.construction_width)
+    runs = {"trained": transformer_expert(model), "constructed": transformer_linucb_expert(construction),
+            "soft_linucb": expert, "linucb": linucb(cfg.alpha, cfg.lam), "emp": empirical_greedy()}
+    out = {"horizon": cfg.horizon, "n_tasks": cfg.n_eval_tasks, "regret": {}, "curves": {}}
+    for name, agent in runs.items():
+        traj = run_bandit(test, agent, cfg.horizon, 20_000 + cfg.seed)   # the same seed: common random numbers
+        R = regret(test, traj.actions)
+        m, se = mean_and_se(R[:, -1])
+        out["regret"][name] = {"mean": float(m), "se": float(se)}
+        out["curves"][name] = R.mean(0).tolist()
+        log(f"{name:>12}: regret at T = {cfg.horizon}: {float(m):.3f} +- {float(se):.3f}")
+    data = run_bandit(test, expert, cfg.horizon, 30_000 + cfg.seed)
+    p_exp = data.probs                                                                    # (B, T, A)
+    p_tr = action_probabilities(model, bandit_tokens(test, data.actions, data.rewards))[:, :cfg.horizon]
+    H = linucb_prompt(test.features, data.actions, data.rewards, construction.layout)
+    p_con = linucb_readout(linucb_forward(H, construction), construction, all_tokens=True)[:, :cfg.horizon]
+    out["policy_gap"] = {"trained": policy_gap(p_exp, p_tr), "constructed": policy_gap(p_exp, p_con)}
+    log(f"policy gap to the expert: {out['policy_gap']}")
+    out["training"] = result.history
+    out["config"] = asdict(cfg)
+    out["seconds"] = {"train": t_train, "total": time.process_time() - t0}
+    return out

@@ -1,0 +1,438 @@
+"""Check the built book the way a reader sees it (``make check-html``), in headless Chromium.
+
+Usage: python scripts/check_html.py [--html _build/html] [--only CHECK,...] [--skip CHECK,...]
+                                    [--pages GLOB] [--code-width 88] [--json FILE] [--list]
+
+Reader-facing checks (issue 15):
+  load         every page loads (HTTP 200, no JavaScript error)
+  offline      no page requests anything from another host (the book works without the internet)
+  mathjax      every math element in the text is rendered by MathJax, no MathJax error node, no raw TeX
+               left in the text
+  images       every image loads
+  links        every internal link resolves: the file exists and the #fragment is an id on that page
+  xrefs        no unresolved cross-reference (a role rendered as text instead of a link, or "??")
+  solutions    every solution is a folded dropdown when the page opens
+  search       the search page finds a word from a chapter (--search-word, a result in --search-page)
+  launch       the Colab and Binder buttons of every chapter open it from repository.url at
+               repository.branch of _config.yml (the repository the Colab install cell clones)
+Textbook polish (issue 16):
+  numbering    every chapter (book/NN_*.html, NN >= 1) is "NN. title" in the navigation
+  titles       no TeX (\\( \\[ $ or a math element) in any <title>, navigation entry, prev/next link or
+               search-index title
+  citations    every bracketed paper label ([W25] ...) in the text is a link to a bibliography entry
+               that shows the same label
+  width        at 1400 px no display equation or table is wider than the content column
+  outputwidth  at 1400 px no printed cell output is wider than its box (it would scroll or be cut)
+  codewidth    no line of code (code cells and code blocks) is longer than --code-width characters
+
+Every failure is printed as ``FAIL [check] page: element: what``; the exit code is 1 if any enabled
+check fails. Screenshots of each page under book/ go to --screenshots (the top 1400 x 1000 px;
+--full-page for whole pages). Chromium: Debian's /usr/bin/chromium, or --chromium PATH.
+"""
+from __future__ import annotations
+
+import argparse
+import fnmatch
+import functools
+import http.server
+import json
+import re
+import sys
+import tempfile
+import threading
+import time
+from collections import Counter
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+ROOT = Path(__file__).resolve().parent.parent
+CHECKS = ("load", "offline", "mathjax", "images", "links", "xrefs", "solutions", "search", "launch",
+          "numbering", "titles", "citations", "width", "outputwidth", "codewidth")
+PAPER_LABELS = ("LL26", "W25", "X26", "LBM24", "DPT23", "AD22", "vO23")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                 "--disable-dev-shm-usage"]
+CHAPTER = re.compile(r"^book/(\d\d)_[^/]+\.html$")
+TEX = re.compile(r"\\[(\[]|\$")
+# sphinx-thebe 0.3.1 adds its inline config script twice under Sphinx 7.4 (to the registry and to the
+# builder), so the second `const THEBE_JS_URL` throws. The book does not use thebe (live code in the
+# page); the error changes nothing a reader sees.
+# Files that another make target adds to _build/html: links to them are checked only when they exist.
+OPTIONAL_TARGETS = {"icrl-book.pdf": "make pdf"}
+BENIGN_JS_ERRORS = ("Identifier 'THEBE_JS_URL' has already been declared",)
+
+PAGE_JS = r"""
+([labels, codeWidth]) => {
+  const out = {merror: [], unrendered: [], rawtex: [], images: [], solutions: [], wide: [], outwide: [],
+               code: [], xrefs: [], nav: [], titles: [], ids: [], links: [], cites: [], plain: [], bib: []};
+  const article = document.querySelector('article.bd-article');
+  const snip = (s, n=70) => { s = (s || '').replace(/\s+/g, ' ').trim(); return s.length > n ? s.slice(0, n-1) + '…' : s; };
+  // where: the id of the enclosing theorem/exercise/solution box if any, else of the enclosing section
+  const where = (el) => {
+    for (let e = el; e && e !== document.body; e = e.parentElement) {
+      if (e.id && !/-content$/.test(e.id) && (e.tagName === 'SECTION' || e.classList.contains('admonition') || e.classList.contains('proof')))
+        return '#' + e.id;
+    }
+    return '(top)';
+  };
+  // MathJax keeps each formula's TeX on its MathItem; map the rendered container back to it
+  const texOf = new Map();
+  try { for (const it of MathJax.startup.document.math) texOf.set(it.typesetRoot, it.math); } catch (e) {}
+  out.title = document.title;
+  for (const e of document.querySelectorAll('mjx-merror, [data-mjx-error]'))
+    out.merror.push([where(e), snip(e.getAttribute('data-mjx-error') || e.textContent)]);
+  // navigation, prev/next: text and whether it holds math
+  for (const a of document.querySelectorAll('nav.bd-docs-nav a[href]'))
+    out.nav.push([a.href, snip(a.textContent, 80), !!a.querySelector('.math, mjx-container')]);
+  for (const [kind, sel] of [['navigation caption', 'nav.bd-docs-nav .caption'], ['prev/next', '.prev-next-area .prev-next-title'],
+                             ['breadcrumb', '.bd-breadcrumbs li'], ['navigation', 'nav.bd-docs-nav a']])
+    for (const e of document.querySelectorAll(sel))
+      out.titles.push([kind, snip(e.textContent, 80), !!e.querySelector('.math, mjx-container')]);
+  for (const e of document.querySelectorAll('[id]')) out.ids.push(e.id);
+  out.launch = [...document.querySelectorAll('a[href*="colab.research.google.com"], a[href*="mybinder.org"]')].map(a => a.href);
+  for (const a of document.querySelectorAll('a[href]')) {
+    const h = a.getAttribute('href');
+    if (/^(https?:|mailto:|javascript:|data:)/.test(h) && !a.href.startsWith(location.origin)) continue;
+    out.links.push([a.href, h, snip(a.textContent, 40)]);
+  }
+  for (const img of document.querySelectorAll('main img'))
+    if (!img.complete || img.naturalWidth === 0) out.images.push([where(img), img.getAttribute('src')]);
+  for (const s of document.querySelectorAll('.solution')) {
+    const title = snip((s.querySelector('.admonition-title') || s).textContent, 60);
+    if (!s.classList.contains('dropdown')) { out.solutions.push([where(s), title, 'not a dropdown (:class: dropdown missing)']); continue; }
+    const shown = [...s.children].filter(c => !c.matches('.admonition-title, button.toggle-button'))
+      .filter(c => c.checkVisibility({visibilityProperty: true, opacityProperty: true}) && c.getBoundingClientRect().height > 0);
+    if (shown.length) out.solutions.push([where(s), title, 'dropdown is open when the page loads']);
+  }
+  for (const b of document.querySelectorAll('[role=doc-biblioentry]')) {
+    const l = b.querySelector('.label');
+    out.bib.push([b.id, l ? l.textContent.replace(/[\[\]\s]/g, '') : '']);
+  }
+  if (!article) return out;
+  for (const m of article.querySelectorAll('.math'))
+    if (!m.querySelector('mjx-container')) out.unrendered.push([where(m), snip(m.textContent, 60)]);
+  for (const x of article.querySelectorAll('span.xref, code.xref'))
+    if (!x.closest('a')) out.xrefs.push([where(x), snip(x.textContent, 40), 'cross-reference did not resolve (text, not a link)']);
+  // prose text nodes: raw TeX, '??', plain paper labels
+  const skip = 'pre, code, script, style, textarea, mjx-container, svg, .math, .cell_output';
+  const texRe = /\\(\(|\)|\[|\]|begin\{|end\{|frac|mathbb|mathcal|sum_|alpha|gamma|theta)|\$\$/;
+  const labRe = new RegExp('\\[(' + labels.join('|') + ')\\b', 'g');
+  const walker = document.createTreeWalker(article, NodeFilter.SHOW_TEXT);
+  let n;
+  while ((n = walker.nextNode())) {
+    const p = n.parentElement, t = n.textContent;
+    if (!p || p.closest(skip)) continue;
+    const m = t.match(texRe);
+    if (m) out.rawtex.push([where(p), snip(t.slice(Math.max(0, m.index - 25), m.index + 35), 60)]);
+    if (t.includes('??')) out.xrefs.push([where(p), snip(t, 50), "'??' in the text (a reference that did not resolve)"]);
+    if (!p.closest('a')) for (const mm of t.matchAll(labRe)) {
+      const ctx = p.closest('.admonition-title, h1, h2, h3, h4, figcaption, th, td, li, p');
+      const kind = ctx ? (ctx.classList.contains('admonition-title') ? 'theorem/exercise title' : ctx.tagName.toLowerCase()) : p.tagName.toLowerCase();
+      out.plain.push([where(p), kind, mm[1], snip(t.slice(Math.max(0, mm.index - 30), mm.index + 40), 70)]);
+    }
+  }
+  const bareRe = new RegExp('^\\s*\\[?(' + labels.join('|') + ')\\]?\\s*$');
+  for (const a of article.querySelectorAll('a[href]')) {
+    if (a.getAttribute('role') === 'doc-backlink' || a.closest('.label')) continue;
+    const m = a.textContent.match(bareRe) || a.textContent.match(new RegExp('\\[(' + labels.join('|') + ')\\b'));
+    if (m) out.cites.push([where(a), m[1], a.href, a.getAttribute('href'), snip(a.textContent, 40)]);
+  }
+  // code lines
+  const cells = [...article.querySelectorAll('div.cell')];
+  for (const pre of article.querySelectorAll('pre')) {
+    if (pre.closest('.cell_output, .output')) continue;
+    const cell = pre.closest('div.cell');
+    const name = cell ? 'code cell ' + (cells.indexOf(cell) + 1) : 'code block';
+    pre.textContent.split('\n').forEach((line, i) => {
+      if (line.length > codeWidth) out.code.push([where(pre), name, i + 1, line.length, snip(line, 50)]);
+    });
+  }
+  // widths at the current viewport
+  const cs = getComputedStyle(article), ar = article.getBoundingClientRect();
+  const right = ar.right - parseFloat(cs.paddingRight), col = right - ar.left - parseFloat(cs.paddingLeft);
+  out.col = Math.round(col);
+  for (const c of article.querySelectorAll('mjx-container[display="true"]')) {
+    const r = (c.querySelector('mjx-math') || c).getBoundingClientRect();
+    if (r.width > col + 1 || r.right > right + 1) out.wide.push([where(c), 'display equation "' + snip(texOf.get(c) || '', 60) + '"', Math.round(r.width)]);
+  }
+  for (const t of article.querySelectorAll('table')) {
+    const w = Math.max(t.getBoundingClientRect().width, t.scrollWidth), r = t.getBoundingClientRect();
+    const head = snip([...t.querySelectorAll('th')].slice(0, 4).map(x => x.textContent).join(' | '), 50);
+    if (w > col + 1 || r.right > right + 1) out.wide.push([where(t), 'table [' + head + ']', Math.round(w)]);
+  }
+  for (const p of article.querySelectorAll('.cell_output pre')) {
+    if (p.closest('.tag_raises-exception')) continue;
+    if (p.scrollWidth > p.clientWidth + 1) {
+      const longest = p.textContent.split('\n').reduce((a, b) => a.length >= b.length ? a : b, '');
+      out.outwide.push([where(p), 'printed output, longest line ' + longest.length + ' characters "' + snip(longest, 40) + '"', p.scrollWidth]);
+    }
+  }
+  return out;
+}
+"""
+
+class Report:
+    def __init__(self, enabled: set[str]):
+        self.enabled = enabled
+        self.failures: list[dict] = []
+
+    def fail(self, check: str, page: str, element: str, what: str) -> None:
+        if check in self.enabled:
+            self.failures.append({"check": check, "page": page, "element": element, "what": what})
+
+
+class QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+
+
+def serve(html: Path) -> tuple[http.server.ThreadingHTTPServer, str]:
+    server = http.server.ThreadingHTTPServer(
+        ("127.0.0.1", 0), functools.partial(QuietHandler, directory=str(html)))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server, f"http://127.0.0.1:{server.server_address[1]}"
+
+
+def list_pages(html: Path, pattern: str) -> list[str]:
+    pages = []
+    for path in sorted(html.rglob("*.html")):
+        rel = path.relative_to(html).as_posix()
+        if rel.split("/")[0] not in ("_static", "_sources", "_images") and fnmatch.fnmatch(rel, pattern):
+            pages.append(rel)
+    return pages
+
+
+def visit(args, rep: Report, pages: list[str]) -> dict[str, dict]:
+    """Load every page in Chromium, run PAGE_JS; return its findings per page."""
+    from playwright.sync_api import sync_playwright
+
+    found: dict[str, dict] = {}
+    server, base = serve(args.html)
+    args.screenshots.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="check-html-") as profile, sync_playwright() as pw:
+        ctx = pw.chromium.launch_persistent_context(
+            profile, executable_path=args.chromium, headless=True, args=CHROMIUM_ARGS,
+            viewport={"width": 1400, "height": 1000})
+        external: list[str] = []
+        errors: list[str] = []
+
+        def route(r):
+            url = r.request.url
+            if url.startswith(("data:", "blob:", "about:")) or urlsplit(url).hostname == "127.0.0.1":
+                r.continue_()
+            else:
+                external.append(url)
+                r.abort()
+
+        ctx.route("**/*", route)
+        page = ctx.new_page()
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        for rel in pages:
+            external.clear()
+            errors.clear()
+            t0 = time.perf_counter()
+            text = (args.html / rel).read_text(encoding="utf-8", errors="replace")
+            m = re.search(r'http-equiv="refresh"\s+content="\d+;\s*url=([^"]+)"', text, re.I)
+            if m:  # a redirect (index.html): its target must exist
+                if not (args.html / Path(rel).parent / m.group(1)).exists():
+                    rep.fail("links", rel, "redirect", f"target {m.group(1)} does not exist")
+                continue
+            try:
+                resp = page.goto(f"{base}/{rel}", wait_until="load", timeout=60000)
+            except Exception as e:  # noqa: BLE001 - any load failure is a finding
+                rep.fail("load", rel, "page", f"did not load: {str(e)[:120]}")
+                continue
+            if resp is None or resp.status != 200:
+                rep.fail("load", rel, "page", f"HTTP status {resp.status if resp else 'none'}")
+                continue
+            try:
+                page.evaluate("() => window.MathJax && MathJax.startup && MathJax.startup.promise")
+            except Exception as e:  # noqa: BLE001
+                rep.fail("mathjax", rel, "MathJax", f"typesetting failed: {str(e)[:120]}")
+            found[rel] = page.evaluate(PAGE_JS, [list(PAPER_LABELS), args.code_width])
+            found[rel]["url"] = page.url
+            for err in errors:
+                if not any(b in err for b in BENIGN_JS_ERRORS):
+                    rep.fail("load", rel, "JavaScript", err[:150])
+            for url in external:
+                rep.fail("offline", rel, "request", f"asks another host for {url[:100]}")
+            if rel.startswith("book/"):
+                page.screenshot(path=str(args.screenshots / (Path(rel).stem + ".png")), full_page=args.full_page)
+            if args.verbose:
+                print(f"  {rel}: {time.perf_counter() - t0:.1f} s", flush=True)
+        if "search" in rep.enabled and (args.html / "search.html").exists():
+            page.goto(f"{base}/search.html?q={args.search_word}", wait_until="load")
+            hrefs = []
+            try:
+                page.wait_for_selector("#search-results .search-summary", timeout=30000)
+                hrefs = page.eval_on_selector_all("#search-results li a", "els => els.map(e => e.href)")
+            except Exception:  # noqa: BLE001 - reported below
+                pass
+            if not any(args.search_page in h for h in hrefs):
+                rep.fail("search", "search.html", f"query '{args.search_word}'",
+                         f"no result on {args.search_page} ({len(hrefs)} results)")
+        ctx.close()
+    server.shutdown()
+    return found
+
+
+def analyse(args, rep: Report, found: dict[str, dict], base_pages: list[str]) -> None:
+    def rel_of(url: str) -> tuple[str, str]:
+        parts = urlsplit(url)
+        return unquote(parts.path).lstrip("/"), unquote(parts.fragment)
+
+    ids = {rel: set(f["ids"]) for rel, f in found.items()}
+    bib = {rel: dict(map(tuple, f["bib"])) for rel, f in found.items()}
+    numbered_reported: set[int] = set()
+    for rel, f in found.items():
+        if TEX.search(f["title"]):
+            rep.fail("titles", rel, f"<title> '{f['title'][:60]}'", "TeX in the page title (browser tab)")
+        for kind, text, has_math in f["titles"]:
+            if has_math or TEX.search(text):
+                rep.fail("titles", rel, f"{kind} '{text[:60]}'", "TeX in a title (raw TeX on pages without math)")
+        for href, text, _ in f["nav"]:
+            target, _frag = rel_of(href)
+            m = CHAPTER.match(target)
+            if m and int(m.group(1)) >= 1:
+                n = int(m.group(1))
+                if n not in numbered_reported and not re.match(rf"^{n}\.?\s", text):
+                    numbered_reported.add(n)
+                    rep.fail("numbering", rel, f"navigation entry '{text[:50]}'",
+                             f"chapter {n} is not numbered {n} in the navigation")
+        for w, t in f["merror"]:
+            rep.fail("mathjax", rel, w, f"MathJax error: {t}")
+        for w, t in f["unrendered"]:
+            rep.fail("mathjax", rel, w, f"math not rendered by MathJax: {t}")
+        for w, t in f["rawtex"]:
+            rep.fail("mathjax", rel, w, f"raw TeX in the text: {t}")
+        for w, src in f["images"]:
+            rep.fail("images", rel, f"{w} img {src}", "image did not load")
+        for w, title, what in f["solutions"]:
+            rep.fail("solutions", rel, f"{w} '{title}'", what)
+        for w, t, what in f["xrefs"]:
+            rep.fail("xrefs", rel, f"{w} '{t}'", what)
+        for href, raw, text in f["links"]:
+            target, frag = rel_of(href)
+            if target.endswith("/") or target == "":
+                target += "index.html"
+            label = f'link "{text}" -> {raw}'
+            if not (args.html / target).exists():
+                if target in OPTIONAL_TARGETS:
+                    continue
+                rep.fail("links", rel, label, f"target {target} does not exist")
+            elif frag and target.endswith(".html"):
+                if target not in ids:
+                    ids[target] = set(re.findall(r'\bid="([^"]+)"', (args.html / target).read_text(encoding="utf-8")))
+                if frag not in ids[target]:
+                    rep.fail("links", rel, label, f"no element with id '{frag}' on {target}")
+        for w, kind, lab, text in f["plain"]:
+            rep.fail("citations", rel, f"{w} <{kind}> '{text}'", f"[{lab}] is plain text, not a link to its bibliography entry")
+        for w, lab, href, raw, text in f["cites"]:
+            target, frag = rel_of(href)
+            entries = bib.get(target)
+            if entries is None and (args.html / target).exists():
+                page = (args.html / target).read_text(encoding="utf-8")
+                entries = dict(re.findall(r'id="([^"]+)" role="doc-biblioentry">\s*<span class="label">'
+                                          r'<span class="fn-bracket">\[</span>(?:<a[^>]*>)?([^<]+)', page))
+                bib[target] = entries
+            shown = (entries or {}).get(frag)
+            if shown is None:
+                rep.fail("citations", rel, f"{w} link '{text}' -> {raw}", f"[{lab}] does not point to a bibliography entry")
+            elif shown != lab:
+                rep.fail("citations", rel, f"{w} link '{text}' -> {raw}",
+                         f"[{lab}] points to the entry labelled [{shown}]: the labels differ")
+        for w, kind, px in f["wide"]:
+            rep.fail("width", rel, f"{w} {kind}", f"{px} px wide, content column {f['col']} px (window 1400 px)")
+        for w, kind, px in f["outwide"]:
+            rep.fail("outputwidth", rel, f"{w} {kind}", f"{px} px wide, content column {f['col']} px (window 1400 px)")
+        for w, name, line, length, text in f["code"]:
+            rep.fail("codewidth", rel, f"{name} ({w}) line {line}",
+                     f"{length} > {args.code_width} characters: {text}")
+    check_launch(args, rep, found)
+    index = args.html / "searchindex.js"
+    if index.exists() and "titles" in rep.enabled:
+        m = re.search(r'"titles":\s*(\[.*?\])', index.read_text(encoding="utf-8"))
+        for t in json.loads(m.group(1)) if m else []:
+            if TEX.search(t) or 'class="math' in t:
+                rep.fail("titles", "searchindex.js", f"title '{t[:60]}'", "TeX in a search-result title")
+
+
+def check_launch(args, rep: Report, found: dict[str, dict]) -> None:
+    """Launch buttons of the chapters point to repository.url @ repository.branch of _config.yml."""
+    import yaml
+
+    config = args.html.parent.parent / "_config.yml"
+    if not config.exists():
+        return
+    repo = (yaml.safe_load(config.read_text()) or {}).get("repository") or {}
+    owner_repo = str(repo.get("url", "")).rstrip("/").removeprefix("https://github.com/")
+    branch = repo.get("branch", "main")
+    for rel, f in found.items():
+        if not CHAPTER.match(rel):
+            continue
+        nb = Path(rel).with_suffix(".ipynb").as_posix()
+        want = {"colab": f"https://colab.research.google.com/github/{owner_repo}/blob/{branch}/{nb}",
+                "binder": f"https://mybinder.org/v2/gh/{owner_repo}/{branch}?"}
+        for kind, prefix in want.items():
+            links = [h for h in f.get("launch", []) if kind in h]
+            if not links:
+                rep.fail("launch", rel, f"{kind} button", "missing")
+            for h in links:
+                if not h.startswith(prefix):
+                    rep.fail("launch", rel, f"{kind} button", f"opens {h[:100]}, not {prefix}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--html", type=Path, default=ROOT / "_build" / "html")
+    ap.add_argument("--screenshots", type=Path, default=ROOT / "_build" / "screenshots")
+    ap.add_argument("--only", default="", help="comma-separated checks to run (default: all)")
+    ap.add_argument("--skip", default="", help="comma-separated checks to skip")
+    ap.add_argument("--pages", default="*", help="glob over page paths, e.g. 'book/05_*'")
+    ap.add_argument("--code-width", type=int, default=88, help="longest allowed code line (characters)")
+    ap.add_argument("--search-word", default="Boyan")
+    ap.add_argument("--search-page", default="03_in_context_td")
+    ap.add_argument("--chromium", default="/usr/bin/chromium")
+    ap.add_argument("--full-page", action="store_true", help="screenshot whole pages, not their top")
+    ap.add_argument("--json", type=Path, help="also write the failures to this file as JSON")
+    ap.add_argument("--verbose", action="store_true", help="print the time spent on each page")
+    ap.add_argument("--list", action="store_true", help="describe the checks and exit")
+    args = ap.parse_args(argv)
+    if args.list:
+        print(__doc__)
+        return 0
+    only = {c for c in args.only.split(",") if c} or set(CHECKS)
+    skip = {c for c in args.skip.split(",") if c}
+    for c in sorted(only | skip):
+        if c not in CHECKS:
+            ap.error(f"unknown check '{c}'; choose from {', '.join(CHECKS)}")
+    args.html = args.html.resolve()
+    if not (args.html / "index.html").exists():
+        ap.error(f"--html: {args.html} has no index.html; run `make book` first")
+    if not Path(args.chromium).exists():
+        sys.exit(f"check_html: no Chromium at {args.chromium}. Install Debian's package "
+                 "(apt-get install -y chromium; .ci/run does) or pass --chromium PATH")
+    try:
+        import playwright  # noqa: F401
+    except ImportError:
+        sys.exit("check_html: the Python package playwright is missing (it is in requirements.txt: make venv)")
+    start = time.perf_counter()
+    rep = Report(only - skip)
+    pages = list_pages(args.html, args.pages)
+    found = visit(args, rep, pages)
+    analyse(args, rep, found, pages)
+    counts = Counter(f["check"] for f in rep.failures)
+    for f in rep.failures:
+        print(f"FAIL [{f['check']}] {f['page']}: {f['element']}: {f['what']}")
+    print(f"\ncheck-html: {len(pages)} pages in {time.perf_counter() - start:.0f} s; "
+          f"screenshots in {args.screenshots}")
+    for c in CHECKS:
+        if c in rep.enabled:
+            print(f"  {c:<12} {f'{counts[c]} failures' if counts[c] else 'ok'}")
+    if args.json:
+        args.json.write_text(json.dumps(rep.failures, indent=1, ensure_ascii=False) + "\n")
+    return 1 if rep.failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
