@@ -53,11 +53,13 @@ __all__ += ["STEP_GRID", "SUCCESS_CRITERION", "EvaluationSet", "construction_val
 # Chapter 11: teacher mimicking of stacks, heads and random-feature blocks.
 from .beyond import (BEYOND_PARTS, StackMimickingConfig, StackMimickingResult, beyond_config,  # noqa: E402
                      beyond_sweep, head_shares, init_stack, layer_recovery, plain_recovery, stack_loss,
-                     stack_prompts, train_stack_mimicking)
+                     stack_prompts, train_stack_mimicking, SupervisedMDPConfig,
+                     supervised_mdp_experiment, supervised_mdp_sweep)
 
 __all__ += ["BEYOND_PARTS", "StackMimickingConfig", "StackMimickingResult", "beyond_config", "beyond_sweep",
             "head_shares", "init_stack", "layer_recovery", "plain_recovery", "stack_loss", "stack_prompts",
-            "train_stack_mimicking"]
+            "train_stack_mimicking", "SupervisedMDPConfig", "supervised_mdp_experiment",
+            "supervised_mdp_sweep"]
 
 # Supervised pretraining of a causal transformer on expert labels: AD and DPT (chapter 9).
 from .supervised import (DecisionTransformer, SupervisedResult, action_probabilities, bandit_token_dim,  # noqa: E402

@@ -59,3 +59,30 @@ def test_bad_config():
         tr.beyond_config("width")
     with pytest.raises(ValueError, match="n_layers"):
         tr.StackMimickingConfig(n_layers=0)
+
+
+def test_supervised_mdp_experiment_tiny():
+    cfg = tr.SupervisedMDPConfig(
+        dist=ic.PromptDistribution(n_states=3, n_actions=2, n_transitions=8),
+        n_train_mdps=64, n_layers=1, d_model=8, n_steps=5, batch_size=16, n_eval_mdps=6,
+    )
+    out = tr.supervised_mdp_experiment(cfg)
+    nr = out["normalized_return"]
+    assert set(nr) == {"model", "certainty_equivalence", "one_sarsa_step"}
+    for v in nr.values():
+        assert len(v) == 6 and all(-10 < x <= 1 + 1e-9 for x in v)
+    assert 0 <= out["label_accuracy"] <= 1 and out["history"]["step"][-1] == 5
+
+
+def test_supervised_mdp_sweep_keys():
+    cfg = tr.SupervisedMDPConfig(
+        dist=ic.PromptDistribution(n_states=2, n_actions=2, n_transitions=4),
+        n_train_mdps=16, n_layers=1, d_model=8, n_steps=2, batch_size=8, n_eval_mdps=3,
+    )
+    out = tr.supervised_mdp_sweep([0, 1], config=cfg)
+    assert out["part"] == "supervised" and [r["seed"] for r in out["runs"]] == [0, 1]
+    assert len(out["runs"][0]["normalized_return"]) == 3
+    assert set(out["baselines"]) == {"certainty_equivalence", "one_sarsa_step"}
+    assert "seed" not in out["config"] and out["config"]["n_steps"] == 2
+    with pytest.raises(ValueError, match="n_train_mdps"):
+        tr.SupervisedMDPConfig(n_train_mdps=0)
