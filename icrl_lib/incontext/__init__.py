@@ -66,10 +66,10 @@ __all__ += ["residual_gradient_blocks", "td_lambda_mask"]
 from .depth import (repeated_teacher_agent, repeated_teacher_update, sample_depth_batch,  # noqa: E402
                     stack_readout, stacked_block_agent, stacked_construction)
 from .features import (feature_block_agent, feature_data, feature_policy_fn, feature_prompt_batch,  # noqa: E402
-                       feature_teacher_agent, feature_values, random_feature_tables)
+                       feature_teacher_agent, random_feature_tables)
 
 __all__ += ["stacked_construction", "stack_readout", "repeated_teacher_update", "repeated_teacher_agent",
-            "stacked_block_agent", "sample_depth_batch", "random_feature_tables", "feature_values", "feature_data",
+            "stacked_block_agent", "sample_depth_batch", "random_feature_tables", "feature_data",
             "feature_prompt_batch", "feature_teacher_agent", "feature_block_agent", "feature_policy_fn"]
 
 # Chapter 10: ridge regression by GD in ReLU attention, soft LinUCB, Thompson-sampling moments, exact UCB-VI.

@@ -13,11 +13,11 @@ import torch
 
 from .._validation import as_tensor, check_int, check_positive, check_shape
 from ..attention import lsa_unchecked
-from ..rl import batch_sarsa_update, sample_transitions, softmax_policy
+from ..rl import batch_sarsa_update, q_values, random_features, sample_transitions, softmax_policy
 from .sarsa import sarsa_prompt
 from .tasks import PromptBatch, PromptDistribution, sample_mdps
 
-__all__ = ["random_feature_tables", "feature_values", "feature_data", "feature_prompt_batch",
+__all__ = ["random_feature_tables", "feature_data", "feature_prompt_batch",
            "feature_teacher_agent", "feature_block_agent", "feature_policy_fn"]
 
 _F64 = torch.float64
@@ -30,15 +30,7 @@ def random_feature_tables(n_tables: int, n_states: int, n_actions: int, d: int, 
                                                 (n_actions, "n_actions"), (d, "d")))
     if not isinstance(generator, torch.Generator):
         raise ValueError("generator must be a torch.Generator")
-    return 2 * torch.rand(B, S, A, d, generator=generator, dtype=_F64) - 1
-
-
-def feature_values(w, table) -> torch.Tensor:
-    """``q_w(s, a) = w^T phi(s, a)``: ``w`` (..., d), ``table`` (..., S, A, d) -> (..., S, A) (chapter 11)."""
-    w = as_tensor(w, "w")
-    table = as_tensor(table, "table", dtype=w.dtype)
-    check_shape(table, "table", (None, None, w.shape[-1]))
-    return torch.einsum("...sad,...d->...sa", table, w)
+    return random_features(B * S * A, d, generator=generator).reshape(B, S, A, d)
 
 
 def feature_data(table, s, a) -> torch.Tensor:
@@ -72,7 +64,7 @@ def feature_prompt_batch(dist: PromptDistribution, d: int, n_prompts: int, gener
     tables = as_tensor(tables, "tables", dtype=_F64)
     check_shape(tables, "tables", (B, S, A, d), batch=False)
     w = dist.w_scale * torch.randn(B, d, generator=generator, dtype=_F64)
-    pi = softmax_policy(feature_values(w, tables), dist.temperature)
+    pi = softmax_policy(q_values(w, tables), dist.temperature)
     T = sample_transitions(mdps, pi, dist.n_transitions, generator, reward_noise=dist.reward_noise)
     phi, phi_next = feature_data(tables, T.s, T.a), feature_data(tables, T.s_next, T.a_next)
     H = sarsa_prompt(phi, phi_next, T.r, w)
@@ -113,4 +105,4 @@ def feature_policy_fn(table, temperature: float) -> Callable:
     :func:`icrl_lib.rl.run_control`."""
     table = as_tensor(table, "table", dtype=_F64)
     tau = check_positive(temperature, "temperature")
-    return lambda w: softmax_policy(feature_values(as_tensor(w, "w", dtype=_F64), table), tau)
+    return lambda w: softmax_policy(q_values(as_tensor(w, "w", dtype=_F64), table), tau)

@@ -4,7 +4,7 @@ numpy and torch (never attention or incontext). Chapters 1 (all of it), 3 (Boyan
 control) and 6-7 (batched MDPs, run_control).
 """
 from .control import (ControlHistory, ControlResult, actor_critic_update_fn, actor_policy, epsilon_greedy_q_policy,
-                      in_context_control, mean_and_ci95, normalized_return, reference_returns, run_control,
+                      in_context_control, mean_and_ci95, mean_and_se, normalized_return, reference_returns, run_control,
                       sarsa_update_fn, softmax_q_policy, split_actor_critic)
 from .features import one_hot_state, one_hot_state_action, q_values, random_features, state_action_table
 from .mdp import (MarkovRewardProcess, TabularMDP, bellman_backup, bellman_expectation_operator,
@@ -40,7 +40,7 @@ __all__ = [
     # control
     "ControlResult", "ControlHistory", "run_control", "in_context_control", "softmax_q_policy",
     "epsilon_greedy_q_policy", "actor_policy", "sarsa_update_fn", "actor_critic_update_fn", "split_actor_critic",
-    "reference_returns", "normalized_return", "mean_and_ci95",
+    "reference_returns", "normalized_return", "mean_and_ci95", "mean_and_se",
     # weighted softmax TD (chapter 8)
     "softmax_kernel", "weighted_softmax_td", "empirical_kernel_matrices", "population_kernel", "contraction_constant",
 ]

@@ -21,6 +21,7 @@ Conventions (chapters 1, 4, 5 and 7):
 """
 from __future__ import annotations
 
+import math
 from typing import Callable, Mapping, NamedTuple
 
 import torch
@@ -35,7 +36,7 @@ from .updates import batch_actor_critic_update, batch_sarsa_update
 
 __all__ = ["ControlResult", "ControlHistory", "run_control", "in_context_control", "softmax_q_policy",
            "epsilon_greedy_q_policy", "actor_policy", "sarsa_update_fn", "actor_critic_update_fn",
-           "split_actor_critic", "reference_returns", "normalized_return", "mean_and_ci95"]
+           "split_actor_critic", "reference_returns", "normalized_return", "mean_and_ci95", "mean_and_se"]
 
 _F64 = torch.float64
 PolicyFn = Callable[[torch.Tensor], torch.Tensor]
@@ -309,3 +310,13 @@ def mean_and_ci95(x) -> tuple[torch.Tensor, torch.Tensor]:
         raise ValueError(f"x needs at least 2 rows along its first axis for an interval; got shape {tuple(x.shape)}")
     n = x.shape[0]
     return x.mean(0), 1.96 * x.std(0, unbiased=True) / n ** 0.5
+
+
+def mean_and_se(x, dim: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+    """Mean and standard error ``std / sqrt(n)`` (unbiased std) over ``dim`` (chapters 9-10; the 95% interval
+    of chapter 7 is :func:`mean_and_ci95`)."""
+    x = torch.as_tensor(x, dtype=torch.float64)
+    n = x.shape[dim]
+    if n < 2:
+        raise ValueError(f"x needs at least 2 entries along dim {dim}; got {n}")
+    return x.mean(dim), x.std(dim) / math.sqrt(n)

@@ -54,9 +54,12 @@ def random_features(n_items: int, d: int, seed: int = 0, low: float = -1.0, high
 
 
 def q_values(w, table) -> torch.Tensor:
-    """Linear action values ``q_w(s, a) = w^T phi(s, a)`` (chapter 1): ``w`` (..., d), ``table`` (S, A, d) -> (..., S, A)."""
+    """Linear action values ``q_w(s, a) = w^T phi(s, a)`` (chapters 1 and 11): ``w`` (..., d), ``table``
+    (S, A, d), or (..., S, A, d) with batch dimensions that broadcast against ``w``'s -> (..., S, A)."""
     w = as_tensor(w, "w")
     table = as_tensor(table, "table", dtype=w.dtype)
-    check_shape(table, "table", (None, None, None), batch=False)
+    check_shape(table, "table", (None, None, None))
     check_shape(w, "w", (table.shape[-1],))
-    return torch.einsum("sad,...d->...sa", table, w)
+    if table.dim() == 3:
+        return torch.einsum("sad,...d->...sa", table, w)
+    return torch.einsum("...sad,...d->...sa", table, w)

@@ -68,14 +68,14 @@ from .supervised_data import (CLI_DEFAULTS, BanditDataset, BanditPretrainingConf
                               all_histories, bandit_cli_config, bandit_experts, bandit_pretraining_experiment,
                               beta_bernoulli_log_evidence, collect_bandit_data, darkroom_dataset, darkroom_experiment,
                               darkroom_online, darkroom_token_dim, darkroom_tokens, distribution_ratio,
-                              distribution_ratio_curve, mean_and_se, posterior_sampling, supervised_cli)
+                              distribution_ratio_curve, posterior_sampling, supervised_cli)
 
 __all__ += ["DecisionTransformer", "SupervisedResult", "action_probabilities", "bandit_token_dim", "bandit_tokens",
             "pretrain_supervised", "supervised_loss", "transformer_expert",
             "CLI_DEFAULTS", "BanditDataset", "BanditPretrainingConfig", "DarkRoomConfig", "all_histories",
             "bandit_cli_config", "bandit_experts", "bandit_pretraining_experiment", "beta_bernoulli_log_evidence",
             "collect_bandit_data", "darkroom_dataset", "darkroom_experiment", "darkroom_online", "darkroom_token_dim",
-            "darkroom_tokens", "distribution_ratio", "distribution_ratio_curve", "mean_and_se", "posterior_sampling",
+            "darkroom_tokens", "distribution_ratio", "distribution_ratio_curve", "posterior_sampling",
             "supervised_cli"]
 
 # Chapter 10: Algorithm Distillation of soft LinUCB against the constructed transformer.

@@ -17,10 +17,10 @@ import torch
 from .._validation import check_int, check_positive
 from ..incontext.linucb import (linucb_construction, linucb_default_momentum, linucb_forward, linucb_prompt,
                                 linucb_readout, transformer_linucb_expert)
-from ..rl import LinearBandit, empirical_greedy, linucb, regret, run_bandit, soft_linucb
+from ..rl import LinearBandit, empirical_greedy, linucb, mean_and_se, regret, run_bandit, soft_linucb
 from .supervised import (DecisionTransformer, action_probabilities, bandit_token_dim, bandit_tokens,
                          pretrain_supervised, transformer_expert)
-from .supervised_data import collect_bandit_data, mean_and_se
+from .supervised_data import collect_bandit_data
 
 __all__ = ["ADLinUCBConfig", "ad_linucb_experiment", "policy_gap"]
 

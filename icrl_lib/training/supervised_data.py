@@ -11,7 +11,6 @@
 """
 from __future__ import annotations
 
-import math
 import time
 from dataclasses import asdict, dataclass, field
 from typing import Callable, NamedTuple
@@ -19,13 +18,13 @@ from typing import Callable, NamedTuple
 import torch
 
 from .._validation import as_generator, check_int, check_probability
-from ..rl import (BernoulliBandit, DarkRoom, GaussianBandit, beta_bernoulli_optimal_action_probs,
+from ..rl import (BernoulliBandit, DarkRoom, GaussianBandit, beta_bernoulli_optimal_action_probs, mean_and_se,
                   darkroom_goal_split, empirical_greedy, lcb, mixture, regret, run_bandit, suboptimality,
                   thompson_sampling, ucb, uniform)
 from .supervised import (DecisionTransformer, action_probabilities, bandit_token_dim, bandit_tokens,
                          pretrain_supervised, transformer_expert)
 
-__all__ = ["BanditDataset", "collect_bandit_data", "mean_and_se", "posterior_sampling", "all_histories",
+__all__ = ["BanditDataset", "collect_bandit_data", "posterior_sampling", "all_histories",
            "beta_bernoulli_log_evidence", "distribution_ratio", "distribution_ratio_curve", "BanditPretrainingConfig", "CLI_DEFAULTS", "bandit_cli_config", "supervised_cli", "bandit_experts", "bandit_pretraining_experiment",
            "darkroom_token_dim", "darkroom_tokens", "darkroom_dataset", "darkroom_online", "DarkRoomConfig",
            "darkroom_experiment"]
@@ -58,15 +57,6 @@ def collect_bandit_data(bandit, context_expert: Callable, horizon: int, generato
     traj = run_bandit(bandit, context_expert, horizon, as_generator(generator))
     lab = traj.actions.clone() if labels == "ad" else bandit.optimal_action.unsqueeze(-1).expand_as(traj.actions)
     return BanditDataset(bandit, traj.actions, traj.rewards, lab.contiguous())
-
-
-def mean_and_se(x, dim: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
-    """Mean and standard error ``std / sqrt(n)`` (unbiased std) over ``dim`` (chapter 9)."""
-    x = torch.as_tensor(x, dtype=torch.float64)
-    n = x.shape[dim]
-    if n < 2:
-        raise ValueError(f"x needs at least 2 entries along dim {dim}; got {n}")
-    return x.mean(dim), x.std(dim) / math.sqrt(n)
 
 
 def posterior_sampling() -> Callable:

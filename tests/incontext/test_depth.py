@@ -86,4 +86,4 @@ def test_feature_prompts_and_agents():
                                 "teacher": ic.feature_teacher_agent(table, dist.alpha, dist.gamma)},
                          ic.feature_policy_fn(table, 0.5), torch.zeros(4, dtype=F64), 3, 9, seed=0)
     assert float((res.params["block"] - res.params["teacher"]).abs().max()) < 1e-10
-    assert ic.feature_values(torch.ones(4, dtype=F64), table).shape == (3, 2)
+    assert rl.q_values(torch.ones(4, dtype=F64), table).shape == (3, 2)

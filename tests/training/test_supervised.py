@@ -9,11 +9,11 @@ import torch
 
 from icrl_lib.attention import relu_attention
 from icrl_lib.rl import (BernoulliBandit, DarkRoom, GaussianBandit, LinearBandit, beta_bernoulli_optimal_action_probs,
-                         darkroom_goal_split, run_bandit, ucb, uniform)
+                         darkroom_goal_split, mean_and_se, run_bandit, ucb, uniform)
 from icrl_lib.training import (BanditPretrainingConfig, DecisionTransformer, action_probabilities, all_histories,
                                bandit_cli_config, bandit_token_dim, bandit_tokens, beta_bernoulli_log_evidence,
                                collect_bandit_data, darkroom_dataset, darkroom_online, darkroom_token_dim,
-                               darkroom_tokens, distribution_ratio, mean_and_se, posterior_sampling,
+                               darkroom_tokens, distribution_ratio, posterior_sampling,
                                pretrain_supervised, supervised_loss, transformer_expert)
 
 F64 = torch.float64
