@@ -192,3 +192,33 @@ def check_layer_inputs(tokens, name: str, matrices: dict, sources: str = "contex
     broadcast_batch({name: T.shape, **{k: m.shape for k, m in zip(matrices, mats)}},
                     {name: 2, **{k: 2 for k in matrices}})
     return (T, *mats)
+
+
+def check_finite_result(t: torch.Tensor, what: str, change: str) -> torch.Tensor:
+    """Raise ``ValueError`` if a computed result ``t`` holds NaN or inf (overflow or divergence).
+
+    ``what`` names the result, ``change`` names the inputs the caller should change (for example
+    ``"reduce alpha or n_iters"``): the error says both, instead of returning a silent NaN.
+    """
+    if not bool(torch.isfinite(t).all()):
+        raise ValueError(f"{what} is not finite (overflow or divergence); {change}")
+    return t
+
+
+# The largest single intermediate a quadratic-memory function may allocate before it refuses: 4 GiB by
+# default, so that an accidental n = 10^5 fails at once with the size it would need instead of swapping.
+MAX_INTERMEDIATE_BYTES = 4 * 2**30
+
+
+def check_memory(n_elements: int, dtype: torch.dtype, what: str, name: str) -> None:
+    """Refuse an intermediate of ``n_elements`` entries of ``dtype`` above ``MAX_INTERMEDIATE_BYTES``.
+
+    ``what`` describes the intermediate (for example ``"the (N+1) x (N+1) attention matrix"``) and ``name``
+    the argument whose size drives it; the message gives the memory it would need.
+    """
+    itemsize = torch.empty((), dtype=dtype).element_size()
+    need = int(n_elements) * itemsize
+    if need > MAX_INTERMEDIATE_BYTES:
+        raise ValueError(f"{name} is too large: {what} would need {need / 2**30:.1f} GiB "
+                         f"(limit {MAX_INTERMEDIATE_BYTES / 2**30:.0f} GiB, icrl_lib._validation."
+                         f"MAX_INTERMEDIATE_BYTES); split the batch or shorten the prompt")
