@@ -11,7 +11,7 @@ SUBPACKAGES = ["rl", "attention", "incontext", "training", "symbolic"]
 @pytest.mark.parametrize("sub", SUBPACKAGES)
 def test_every_public_name_is_probed(sub):
     package = importlib.import_module(f"icrl_lib.{sub}")
-    probe = importlib.import_module(f"tests.probe.test_probe_{sub}")
+    probe = importlib.import_module(f"{__package__}.test_probe_{sub}")
     probed = {c.name for c in probe.CASES}
     exempt = set(probe.EXEMPT)
     missing = sorted(set(package.__all__) - probed - exempt)
@@ -22,6 +22,6 @@ def test_every_public_name_is_probed(sub):
 
 @pytest.mark.parametrize("sub", SUBPACKAGES)
 def test_exemptions_give_a_reason(sub):
-    probe = importlib.import_module(f"tests.probe.test_probe_{sub}")
+    probe = importlib.import_module(f"{__package__}.test_probe_{sub}")
     for name, why in probe.EXEMPT.items():
         assert isinstance(why, str) and len(why) > 10, f"{sub}.{name}: exemption without a reason"
