@@ -23,6 +23,8 @@ NUMBERED = [p for p in CHAPTERS if not p.name.startswith("00_")]
 #: Longest code line: what the theme shows at 1400 px without a scroll bar (scripts/format_notebooks.py).
 CODE_WIDTH = 88
 SOURCES = ("[LL26]", "[W25]", "[X26]", "[LBM24]", "[DPT23]", "[AD22]", "[vO23]", "[ours]", "[textbook]")
+# "The paper's statement, our construction" (CONTRIBUTING.md, Provenance): [X26; our construction].
+SOURCES += tuple(s[:-1] + "; our construction]" for s in SOURCES[:7])
 NEEDS_SOURCE = ("theorem", "proposition", "lemma", "algorithm", "corollary")
 DIRECTIVE = re.compile(r"^(`{3,}|:{3,})\{(prf:\w+|exercise|solution|solution-start)\}[ \t]*(.*)$", re.M)
 
