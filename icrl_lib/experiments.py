@@ -24,17 +24,23 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
+import tempfile
+import time
 from dataclasses import asdict, replace
+from pathlib import Path
 
 import torch
 
 from .incontext import ALGORITHMS, PromptDistribution, behaviour_policy_fn, block_agent, held_out_mdps, teacher_agent
+from ._validation import check_int
+from .provenance import check_output_path, compare_results, provenance_record, write_json_atomic
 from .rl import mean_and_ci95, reference_returns, run_control
 from .training import TeacherMimickingConfig, train_teacher_mimicking
 
 __all__ = ["DEFAULTS", "GENERIC_DEFAULTS", "algorithm_defaults", "default_config", "held_out_control",
-           "teacher_mimicking_summary", "control_summary", "main"]
+           "teacher_mimicking_summary", "control_summary", "main", "reproduce", "REPRODUCE_TOLERANCE"]
 
 #: Defaults for any registered algorithm without a tuned entry in :data:`DEFAULTS`.
 GENERIC_DEFAULTS = {"alpha": 1.0, "beta": 10.0, "control_temperature": 1.0, "rounds": 40, "n_steps": 4000,
@@ -81,7 +87,8 @@ def held_out_control(result, n_mdps: int, seed: int = 0, rounds: int | None = No
     mdps = held_out_mdps(dist, n_mdps, seed)
     agents = {"transformer": block_agent(result.P, result.V, dist, mask=cfg.mask), "teacher": teacher_agent(dist)}
     policy = behaviour_policy_fn(dist, d["control_temperature"])
-    K = rounds or d["rounds"]
+    K = d["rounds"] if rounds is None else check_int(rounds, "rounds")
+    check_int(n_mdps, "n_mdps", minimum=2)
     control = run_control(mdps, agents, policy, torch.zeros(dist.n_params, dtype=torch.float64), K,
                           dist.n_transitions, seed=seed, reward_noise=dist.reward_noise)
     J_random, J_star = reference_returns(mdps)
@@ -131,57 +138,147 @@ def _train(args) -> object:
     return train_teacher_mimicking(cfg, progress=not args.quiet)
 
 
+def _int_at_least(minimum: int):
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected an integer >= {minimum}; got {text!r}") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"expected an integer >= {minimum}; got {value}")
+        return value
+    parse.__name__ = f"integer >= {minimum}"
+    return parse
+
+
+def _real_in(low: float, high: float, low_open: bool = False):
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a number; got {text!r}") from None
+        bad = not (low < value if low_open else low <= value) or not value <= high or value != value
+        if bad:
+            raise argparse.ArgumentTypeError(f"expected a number in {'(' if low_open else '['}{low}, {high}]; "
+                                             f"got {text}")
+        return value
+    parse.__name__ = "number"
+    return parse
+
+
+_POS_INT, _SEED = _int_at_least(1), _int_at_least(0)
+_POS_REAL, _UNIT = _real_in(0.0, float("inf"), low_open=True), _real_in(0.0, 1.0)
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with a one-line error on stderr (exit 2), without the usage block."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+#: The tolerance ``reproduce`` allows per experiment: (relative, absolute). Training runs are deterministic on
+#: one machine and BLAS path; on another the last digits of trained numbers may move.
+REPRODUCE_TOLERANCE = {"default": (1e-6, 1e-9)}
+
+
+def reproduce(path, rtol: float | None = None, atol: float | None = None, threads: int = 1) -> int:
+    """Re-run the command recorded in the result file ``path`` and compare every number (exit status 0/1).
+
+    The recorded ``--json`` target is replaced by a temporary file; the differences are printed one per line.
+    """
+    p = Path(path)
+    try:
+        committed = json.loads(p.read_text())
+    except (OSError, ValueError) as exc:
+        raise ValueError(f"FILE: cannot read {p} as JSON ({exc})") from None
+    record = committed.get("provenance") if isinstance(committed, dict) else None
+    if not record or "command" not in record:
+        raise ValueError(f"FILE: {p} has no provenance record; regenerate it with python -m icrl_lib.experiments")
+    argv = list(record["command"][3:])
+    name = argv[0] if argv else ""
+    r, a = REPRODUCE_TOLERANCE.get(name, REPRODUCE_TOLERANCE["default"])
+    r, a = (r if rtol is None else rtol), (a if atol is None else atol)
+    with tempfile.TemporaryDirectory() as tmp:
+        out = os.path.join(tmp, "result.json")
+        if "--json" in argv:
+            argv[argv.index("--json") + 1] = out
+        else:
+            argv += ["--json", out]
+        argv += [] if "--quiet" in argv else ["--quiet"]
+        argv = [x for i, x in enumerate(argv) if not (x == "--threads" or (i and argv[i - 1] == "--threads"))]
+        print("reproduce:", " ".join(record["command"]), flush=True)
+        status = main(argv + ["--threads", str(threads)])
+        if status:
+            return status
+        fresh = json.loads(Path(out).read_text())
+    diffs = compare_results(committed, fresh, rtol=r, atol=a)
+    for line in diffs[:50]:
+        print("  differs:", line)
+    if len(diffs) > 50:
+        print(f"  ... and {len(diffs) - 50} more differences")
+    print(f"{p}: {'agrees' if not diffs else f'{len(diffs)} numbers differ'} (rtol {r:g}, atol {a:g}); "
+          f"committed {record.get('seconds', '?')} s, now {record_seconds(fresh)} s")
+    return 0 if not diffs else 1
+
+
+def record_seconds(result) -> str:
+    rec = result.get("provenance", {}) if isinstance(result, dict) else {}
+    return str(rec.get("seconds", "?"))
+
+
 def main(argv: list[str] | None = None) -> int:
     """Command-line entry point: ``python -m icrl_lib.experiments NAME [options]`` (see the module docstring; the reproducibility appendix lists the commands)."""
-    parser = argparse.ArgumentParser(prog="python -m icrl_lib.experiments", description=__doc__.splitlines()[0])
+    argv = sys.argv[1:] if argv is None else list(argv)
+    parser = _Parser(prog="python -m icrl_lib.experiments", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="name", required=True)
-    common = argparse.ArgumentParser(add_help=False)
+    common = _Parser(add_help=False)
     common.add_argument("--algorithm", choices=sorted(ALGORITHMS), default="sarsa")
     common.add_argument("--json", metavar="F", help="write the results to this JSON file")
-    common.add_argument("--steps", type=int, default=None, help="training steps (default per algorithm)")
-    common.add_argument("--threads", type=int, default=1, help="torch threads (1 is fastest for these sizes)")
+    common.add_argument("--steps", type=_POS_INT, default=None, help="training steps (default per algorithm)")
+    common.add_argument("--threads", type=_POS_INT, default=1, help="torch threads (1 is fastest for these sizes)")
     common.add_argument("--quiet", action="store_true", help="no progress bar")
-    common.add_argument("--lr", type=float, default=None, help="Adam step size (default per algorithm)")
-    common.add_argument("--batch-size", type=int, default=None, help="prompts per step (default 256)")
-    common.add_argument("--init-scale", type=float, default=None, help="initial scale (default 0.1)")
+    common.add_argument("--lr", type=_POS_REAL, default=None, help="Adam step size (default per algorithm)")
+    common.add_argument("--batch-size", type=_POS_INT, default=None, help="prompts per step (default 256)")
+    common.add_argument("--init-scale", type=_POS_REAL, default=None, help="initial scale (default 0.1)")
     common.add_argument("--unbalanced", action="store_true", help="do not balance ||V|| = ||P|| at init")
     common.add_argument("--mask", action="store_true", help="remove the query token as a source (chapter 6)")
     tm = sub.add_parser("teacher-mimicking", parents=[common], help="train one block, report recovery metrics")
-    tm.add_argument("--seed", type=int, default=0)
+    tm.add_argument("--seed", type=_SEED, default=0)
     tm.add_argument("--save-block", action="store_true", help="also write the trained P and V (lists)")
     ct = sub.add_parser("control", parents=[common], help="train a block, then in-context control on held-out MDPs")
-    ct.add_argument("--seed", type=int, default=0)
-    ct.add_argument("--n-mdps", type=int, default=100)
-    ct.add_argument("--rounds", type=int, default=None)
+    ct.add_argument("--seed", type=_SEED, default=0)
+    ct.add_argument("--n-mdps", type=_int_at_least(2), default=100)
+    ct.add_argument("--rounds", type=_POS_INT, default=None)
     sr = sub.add_parser("success-rate", parents=[common], help="train over several seeds, count recoveries")
-    sr.add_argument("--seeds", type=int, nargs="+", default=list(range(8)))
+    sr.add_argument("--seeds", type=_SEED, nargs="+", default=list(range(8)))
     td = sub.add_parser("td-pretraining", help="chapter 3: TD pretraining over seeds, shared and sequential layers")
-    td.add_argument("--seeds", type=int, nargs="+", default=list(range(8)))
+    td.add_argument("--seeds", type=_SEED, nargs="+", default=list(range(8)))
     td.add_argument("--modes", nargs="+", choices=["shared", "sequential"], default=["shared", "sequential"])
-    td.add_argument("--steps", type=int, default=None, help="Adam steps (default TDPretrainingConfig's)")
-    td.add_argument("--threads", type=int, default=1, help="torch threads (1 is fastest for these sizes)")
+    td.add_argument("--steps", type=_POS_INT, default=None, help="Adam steps (default TDPretrainingConfig's)")
+    td.add_argument("--threads", type=_POS_INT, default=1, help="torch threads (1 is fastest for these sizes)")
     td.add_argument("--json", metavar="F", help="write the results to this JSON file")
     td.add_argument("--quiet", action="store_true", help="no progress bar")
     sx = sub.add_parser("softmax-td", help="chapter 8: our emergence protocol for softmax in-context TD")
-    sx.add_argument("--seed", type=int, default=0, help="first seed; --n-seeds consecutive seeds are run")
-    sx.add_argument("--n-seeds", type=int, default=5)
-    sx.add_argument("--steps", type=int, default=None, help="Adam steps (default SoftmaxPretrainingConfig's)")
-    sx.add_argument("--threads", type=int, default=1, help="torch threads (1 is fastest for these sizes)")
+    sx.add_argument("--seed", type=_SEED, default=0, help="first seed; --n-seeds consecutive seeds are run")
+    sx.add_argument("--n-seeds", type=_POS_INT, default=5)
+    sx.add_argument("--steps", type=_POS_INT, default=None, help="Adam steps (default SoftmaxPretrainingConfig's)")
+    sx.add_argument("--threads", type=_POS_INT, default=1, help="torch threads (1 is fastest for these sizes)")
     sx.add_argument("--json", metavar="F", help="write the results to this JSON file")
     sx.add_argument("--quiet", action="store_true", help="no progress bar")
     by = sub.add_parser("beyond", help="chapter 11: depth, heads, random features; DPT on random MDPs")
     by.add_argument("--part", choices=["depth", "heads", "features", "supervised"], required=True)
-    by.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3])
-    by.add_argument("--steps", type=int, default=None, help="Adam steps (default StackMimickingConfig's)")
-    by.add_argument("--batch-size", type=int, default=None, help="prompts per step (default 256)")
-    by.add_argument("--threads", type=int, default=1, help="torch threads (1 is fastest for these sizes)")
+    by.add_argument("--seeds", type=_SEED, nargs="+", default=[0, 1, 2, 3])
+    by.add_argument("--steps", type=_POS_INT, default=None, help="Adam steps (default StackMimickingConfig's)")
+    by.add_argument("--batch-size", type=_POS_INT, default=None, help="prompts per step (default 256)")
+    by.add_argument("--threads", type=_POS_INT, default=1, help="torch threads (1 is fastest for these sizes)")
     by.add_argument("--json", metavar="F", help="write the results to this JSON file")
     by.add_argument("--quiet", action="store_true", help="no progress bar")
     for sv_name in ("dpt-bandit", "ad-bandit", "dpt-darkroom"):        # chapter 9 (training.supervised_data)
         sv = sub.add_parser(sv_name, help=f"chapter 9: {sv_name} (supervised pretraining, then deployment)")
-        sv.add_argument("--seed", type=int, default=0)
-        sv.add_argument("--steps", type=int, default=None, help="Adam steps (default: the chapter's)")
-        sv.add_argument("--threads", type=int, default=1, help="torch threads (1 is fastest for these sizes)")
+        sv.add_argument("--seed", type=_SEED, default=0)
+        sv.add_argument("--steps", type=_POS_INT, default=None, help="Adam steps (default: the chapter's)")
+        sv.add_argument("--threads", type=_POS_INT, default=1, help="torch threads (1 is fastest for these sizes)")
         sv.add_argument("--json", metavar="F", help="write the results to this JSON file")
         sv.add_argument("--quiet", action="store_true", help="no progress bar")
         sv.add_argument("--attention", choices=["softmax", "relu"], default=None)
@@ -189,25 +286,50 @@ def main(argv: list[str] | None = None) -> int:
             sv.add_argument("--encoding", choices=["xy", "onehot"], default=None, help="cell code in the tokens")
         else:
             sv.add_argument("--bandit", choices=["gaussian", "bernoulli"], default=None)
-            sv.add_argument("--alpha", type=float, default=None, help="context algorithm alpha TS + (1-alpha) uniform")
-            sv.add_argument("--horizon", type=int, default=None)
-            sv.add_argument("--n-arms", type=int, default=None)
-            sv.add_argument("--n-train", type=int, default=None, help="pretraining trajectories")
-            sv.add_argument("--n-eval", type=int, default=None, help="held-out tasks")
+            sv.add_argument("--alpha", type=_UNIT, default=None, help="context algorithm alpha TS + (1-alpha) uniform")
+            sv.add_argument("--horizon", type=_POS_INT, default=None)
+            sv.add_argument("--n-arms", type=_POS_INT, default=None)
+            sv.add_argument("--n-train", type=_POS_INT, default=None, help="pretraining trajectories")
+            sv.add_argument("--n-eval", type=_POS_INT, default=None, help="held-out tasks")
     al = sub.add_parser("ad-linucb", help="chapter 10: AD on soft LinUCB vs the constructed transformer")
-    al.add_argument("--seed", type=int, default=0)
-    al.add_argument("--steps", type=int, default=None, help="Adam steps (default ADLinUCBConfig's)")
-    al.add_argument("--n-train", type=int, default=None, help="pretraining trajectories")
-    al.add_argument("--threads", type=int, default=1, help="torch threads (1 is fastest for these sizes)")
+    al.add_argument("--seed", type=_SEED, default=0)
+    al.add_argument("--steps", type=_POS_INT, default=None, help="Adam steps (default ADLinUCBConfig's)")
+    al.add_argument("--n-train", type=_POS_INT, default=None, help="pretraining trajectories")
+    al.add_argument("--threads", type=_POS_INT, default=1, help="torch threads (1 is fastest for these sizes)")
     al.add_argument("--json", metavar="F", help="write the results to this JSON file")
     al.add_argument("--quiet", action="store_true", help="no progress bar")
+    rp = sub.add_parser("reproduce", help="re-run the command recorded in a result file and compare the numbers")
+    rp.add_argument("file", metavar="FILE", help="a result file with a provenance record")
+    rp.add_argument("--rtol", type=_real_in(0.0, float("inf")), default=None, help="relative tolerance")
+    rp.add_argument("--atol", type=_real_in(0.0, float("inf")), default=None, help="absolute tolerance")
+    rp.add_argument("--threads", type=_POS_INT, default=1, help="torch threads")
     args = parser.parse_args(argv)
-    if args.threads < 1:
-        parser.error("--threads must be >= 1")
-    if args.steps is not None and args.steps < 1:
-        parser.error("--steps must be >= 1")
     torch.set_num_threads(args.threads)
+    debug = os.environ.get("ICRL_DEBUG")  # set it to see the traceback of an error
+    try:
+        if args.name == "reproduce":
+            return reproduce(args.file, args.rtol, args.atol, args.threads)
+        if args.json:  # before any computation: a bad target must not cost a run
+            check_output_path(args.json)
+        start = time.perf_counter()
+        out = _run(args, parser)
+        if args.json:
+            out["provenance"] = provenance_record(argv, time.perf_counter() - start)
+            write_json_atomic(args.json, out)
+    except ValueError as exc:
+        if debug:
+            raise
+        print(f"{parser.prog}: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        kept = f"; an earlier {args.json} is intact" if getattr(args, "json", None) else ""
+        print(f"{parser.prog}: interrupted, nothing written{kept}", file=sys.stderr)
+        return 130
+    return 0
 
+
+def _run(args, parser) -> dict:
+    """Run the experiment ``args.name`` and return its JSON summary."""
     if args.name in ("dpt-bandit", "ad-bandit", "dpt-darkroom"):
         from .training.supervised_data import supervised_cli
         out = supervised_cli(args.name, vars(args), log=lambda line: print(line, flush=True))
@@ -250,8 +372,6 @@ def main(argv: list[str] | None = None) -> int:
               f"relative_error_V = {out['relative_error_V']:.4g}, inert_norm = {out['inert_norm']:.4g}, "
               f"final_loss = {out['final_loss']:.4g}")
     elif args.name == "control":
-        if args.n_mdps < 2:
-            parser.error("--n-mdps must be >= 2")
         result = _train(args)
         out = control_summary(result, held_out_control(result, args.n_mdps, args.seed, args.rounds))
         for name, v in out["normalized_return"].items():
@@ -271,10 +391,7 @@ def main(argv: list[str] | None = None) -> int:
                "threshold": SUCCESS_THRESHOLD, "overrides": _overrides(args),
                "config": asdict(default_config(args.algorithm, args.seeds[0], **_overrides(args)))}
         print(f"success rate: {out['success_rate']:.3g} over {len(runs)} seeds")
-    if args.json:
-        with open(args.json, "w") as f:
-            json.dump(out, f, indent=1)
-    return 0
+    return out
 
 
 if __name__ == "__main__":
