@@ -6,6 +6,22 @@ updates, tabular learners, the control loop), ``attention`` (attention layers an
 mimicking, gradient flow), ``symbolic`` (sympy builders for the proofs); and ``notebook`` (chapter setup,
 the printing policy), ``plotting``, ``experiments`` and ``bench`` (command lines).
 """
-from . import attention, incontext, notebook, plotting, rl, symbolic, training  # noqa: F401
+import importlib
 
 __version__ = "0.2.0"
+
+# Subpackages load on first use, so that ``import icrl_lib.rl`` (and ``attention``, ``incontext``) loads
+# neither matplotlib nor sympy; ``icrl_lib.plotting`` and ``icrl_lib.symbolic`` load them when asked for.
+_SUBMODULES = ("attention", "incontext", "notebook", "plotting", "rl", "symbolic", "training", "experiments",
+               "bench", "provenance")
+__all__ = [*_SUBMODULES, "__version__"]
+
+
+def __getattr__(name: str):
+    if name in _SUBMODULES:
+        return importlib.import_module(f"{__name__}.{name}")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_SUBMODULES))

@@ -183,7 +183,8 @@ REPRODUCE_TOLERANCE = {"default": (1e-6, 1e-9)}
 
 
 def reproduce(path, rtol: float | None = None, atol: float | None = None, threads: int = 1) -> int:
-    """Re-run the command recorded in the result file ``path`` and compare every number (exit status 0/1).
+    """Re-run the command recorded in the result file ``path`` and compare every number (exit status 0/1;
+    the reproducibility appendix).
 
     The recorded ``--json`` target is replaced by a temporary file; the differences are printed one per line.
     """

@@ -25,7 +25,8 @@ __all__ = ["check_output_path", "write_json_atomic", "provenance_record", "compa
 
 
 def check_output_path(path, name: str = "--json") -> Path:
-    """The output file ``path`` as a ``Path``, after checking that a result can be written there.
+    """The output file ``path`` as a ``Path``, after checking that a result can be written there (appendix
+    on reproducibility).
 
     Raises ``ValueError`` naming ``name`` when the parent folder does not exist or is not writable, or when
     ``path`` is a folder. An existing file is allowed: it is replaced atomically at the end of the run.
@@ -46,7 +47,8 @@ def check_output_path(path, name: str = "--json") -> Path:
 
 
 def write_json_atomic(path, data) -> None:
-    """Write ``data`` as JSON to ``path`` atomically (temporary file in the same folder, then ``os.replace``).
+    """Write ``data`` as JSON to ``path`` atomically (temporary file in the same folder, then ``os.replace``;
+    reproducibility appendix).
 
     Non-finite floats are refused (JSON cannot hold them; store them as strings before writing), so a result
     file is always valid JSON. On any failure the temporary file is removed and an earlier ``path`` is intact.
@@ -90,15 +92,20 @@ def _git_commit() -> str | None:
 
 
 def provenance_record(argv: list[str], seconds: float) -> dict:
-    """The provenance of a result made by ``python -m icrl_lib.experiments`` with arguments ``argv``."""
+    """The provenance of a result made by ``python -m icrl_lib.experiments`` with arguments ``argv`` (reproducibility
+    appendix): command, library version, git commit, Python/torch/numpy versions, date, wall time."""
     import numpy
     import torch
 
-    from . import __version__
+    from importlib.metadata import PackageNotFoundError, version
 
+    try:
+        library = version("icrl_lib")
+    except PackageNotFoundError:  # running from a checkout that was not installed
+        library = None
     return {
         "command": ["python", "-m", "icrl_lib.experiments", *argv],
-        "icrl_lib": __version__,
+        "icrl_lib": library,
         "git_commit": _git_commit(),
         "python": platform.python_version(),
         "torch": torch.__version__,
@@ -114,7 +121,8 @@ VOLATILE_KEYS = frozenset({"provenance", "seconds", "wall_time"})
 
 
 def compare_results(expected, actual, rtol: float = 0.0, atol: float = 0.0, path: str = "") -> list[str]:
-    """The differences between two JSON results, one line each (empty when they agree).
+    """The differences between two JSON results, one line each, empty when they agree (reproducibility
+    appendix).
 
     Numbers agree when ``|a - e| <= atol + rtol * |e|`` (exact with the defaults); strings, booleans and
     ``None`` must be equal; dict keys and list lengths must match. Keys in :data:`VOLATILE_KEYS` are skipped.

@@ -56,9 +56,16 @@ def test_printed_strings_agree_across_numeric_environments(runs):
     assert len(set(printed.values())) == 1, printed
 
 
-def test_raw_floats_differ_so_the_helper_is_what_makes_it_portable(runs):
+def test_the_helper_hides_last_digit_noise(runs):
+    """What the helper is for: a change in the last digits (the size the environments produce) must not change
+    the printed string, while ``repr`` does change. This holds whether or not this CPU's environments differ."""
+    from icrl_lib.notebook import approx, bucket
+
+    v = next(iter(runs.values()))[0]
+    for rel in (1e-12, -1e-12, 1e-10, -1e-10):
+        w = v * (1 + rel)
+        assert repr(w) != repr(v)
+        assert (approx(w), bucket(w)) == (approx(v), bucket(v)), (rel, approx(w), approx(v))
     raw = {name: r[0] for name, r in runs.items()}
-    if len(set(raw.values())) == 1:
-        pytest.skip(f"this CPU gives bit-identical losses in every environment tried: {raw}")
-    assert len(set(raw.values())) > 1
-    assert max(raw.values()) != min(raw.values())
+    spread = (max(raw.values()) - min(raw.values())) / abs(v)
+    assert spread < 1e-6, f"the environments differ by more than last-digit noise: {raw}"
