@@ -41,7 +41,7 @@ BIB_PREFIX = "all-"
 #: Labels linked in plain text: the papers' shorthands (not [ours] / [textbook]).
 _LINKED = {label: key for key, label in LABELS.items()}
 _PATTERN = re.compile(r"\[(" + "|".join(re.escape(lab) for lab in sorted(_LINKED, key=len, reverse=True))
-                      + r")\]")
+                      + r")(?:\]|(?=; our construction\]))")  # [X26] and the "[X26; our construction]" form
 _SKIP = (nodes.literal, nodes.literal_block, nodes.reference, nodes.math, nodes.math_block, nodes.raw,
          nodes.FixedTextElement, addnodes.pending_xref, nodes.citation, nodes.label)
 
