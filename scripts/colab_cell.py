@@ -3,7 +3,11 @@
 Usage: python scripts/colab_cell.py [--check] [notebook.ipynb ...]   (default: every book/NN_*.ipynb)
 
 The cell is generated from ``repository.url`` and ``repository.branch`` in ``_config.yml``, the one
-place that says where the book lives (the launch buttons read the same keys). On Colab, or in any
+place that says where the book lives (the launch buttons read the same keys). Both are checked (an
+https://HOST/PATH or git@HOST:PATH address without spaces, quotes or control characters; a branch name
+by git's check-ref-format rules) and written into the cell as Python string literals: a quote in
+_config.yml can never become code in every reader's first cell. A bad value, malformed YAML or a missing
+key is a one-line error (exit 2). On Colab, or in any
 Python where ``icrl_lib`` is not importable, the cell clones the book at that branch (the chapters read
 their data files from ``book/_static``), installs ``icrl_lib`` from the clone with pip, and moves into the
 clone's ``book/`` folder. In the book's own environment (``make``, nbval, the HTML build) it prints
@@ -16,6 +20,7 @@ chapter lacks the current cell (``tests/test_publishing.py`` runs the same check
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from pathlib import Path
 
@@ -32,7 +37,7 @@ TEMPLATE = '''{marker}
 # In the book's own environment this cell does nothing and prints nothing.
 import importlib, importlib.util, os, subprocess, sys
 
-BOOK_REPOSITORY, BOOK_BRANCH = "{url}", "{branch}"
+BOOK_REPOSITORY, BOOK_BRANCH = {url}, {branch}
 if importlib.util.find_spec("icrl_lib") is None:
     if not os.path.isdir("{clone}"):
         clone = ["git", "clone", "--quiet", "--depth", "1", "--branch", BOOK_BRANCH]
@@ -44,17 +49,64 @@ if os.path.isdir("{clone}/book"):
     os.chdir("{clone}/book")  # the chapters read their data files relative to book/'''
 
 
+class ConfigError(ValueError):
+    pass
+
+
+# https://host/path or git@host:path (scp-like ssh); no whitespace, quotes, backslashes or control characters.
+URL = re.compile(r"^(?:https://[A-Za-z0-9.-]+(?::[0-9]+)?/[^\s'\"`\\<>]+|git@[A-Za-z0-9.-]+:[^\s'\"`\\<>]+)$")
+
+
+def check_url(url) -> str:
+    if not isinstance(url, str) or not URL.match(url) or any(ord(c) < 32 or ord(c) == 127 for c in url):
+        raise ConfigError(f"repository.url must be https://HOST/PATH or git@HOST:PATH without spaces, quotes or "
+                          f"control characters; got {url!r}")
+    return url
+
+
+def check_branch(branch) -> str:
+    """The rules of ``git check-ref-format --branch`` (a branch name, not an arbitrary string)."""
+    bad = None
+    if not isinstance(branch, str) or not branch:
+        bad = "a non-empty string"
+    elif any(ord(c) < 32 or ord(c) == 127 for c in branch) or any(c in branch for c in " ~^:?*[\\"):
+        bad = "free of spaces, control characters and ~ ^ : ? * [ \\"
+    elif ".." in branch or "@{" in branch or "//" in branch or branch == "@":
+        bad = "free of '..', '@{' and '//' (and not '@')"
+    elif branch.startswith(("-", "/", ".")) or branch.endswith(("/", ".", ".lock")):
+        bad = "not starting with '-', '/' or '.' and not ending with '/', '.' or '.lock'"
+    elif any(part.startswith(".") or part.endswith(".lock") for part in branch.split("/")):
+        bad = "without a component starting with '.' or ending with '.lock'"
+    if bad:
+        raise ConfigError(f"repository.branch must be a git branch name ({bad}); got {branch!r}")
+    return branch
+
+
 def repository(config: Path = CONFIG) -> tuple[str, str]:
-    """(url, branch) from _config.yml's ``repository`` block."""
-    repo = (yaml.safe_load(config.read_text()) or {}).get("repository") or {}
-    url, branch = repo.get("url"), repo.get("branch", "main")
-    if not url:
-        raise SystemExit(f"colab_cell: {config} has no repository.url")
-    return url.rstrip("/"), branch
+    """(url, branch) from _config.yml's ``repository`` block, checked (ConfigError otherwise)."""
+    try:
+        data = yaml.safe_load(config.read_text())
+    except OSError as e:
+        raise ConfigError(f"cannot read {config}: {e.strerror}") from None
+    except yaml.YAMLError as e:
+        raise ConfigError(f"{config} is not valid YAML: {' '.join(str(e).split())}") from None
+    repo = (data or {}).get("repository") if isinstance(data or {}, dict) else None
+    if not isinstance(repo, dict) or not repo.get("url"):
+        raise ConfigError(f"{config} has no repository.url")
+    url, branch = repo["url"], repo.get("branch", "main")
+    url = check_url(url).rstrip("/")
+    return check_url(url), check_branch(branch)
 
 
 def cell_source(url: str, branch: str) -> str:
-    return TEMPLATE.format(marker=MARKER, url=url, branch=branch, clone=CLONE_DIR)
+    # Python literals (repr), never pasted text: the cell runs on every reader's machine.
+    return TEMPLATE.format(marker=MARKER, url=_literal(check_url(url)), branch=_literal(check_branch(branch)),
+                           clone=CLONE_DIR)
+
+
+def _literal(text: str) -> str:
+    """The string as a Python literal, in double quotes (black's style) when that needs no escaping."""
+    return f'"{text}"' if '"' not in text and "\\" not in text and text.isprintable() else repr(text)
 
 
 def chapters(root: Path = ROOT) -> list[Path]:
@@ -105,7 +157,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--check", action="store_true", help="change nothing; exit 1 if a cell is missing or stale")
     ap.add_argument("--config", type=Path, default=CONFIG)
     args = ap.parse_args(argv)
-    url, branch = repository(args.config)
+    try:
+        url, branch = repository(args.config)
+    except ConfigError as e:
+        print(f"colab_cell: {e}", file=sys.stderr)
+        return 2
     source = cell_source(url, branch)
     stale = []
     for path in args.notebooks or chapters():
