@@ -11,10 +11,12 @@ from __future__ import annotations
 
 from typing import Callable, NamedTuple
 
+import numpy as np
 import torch
 
 from .._validation import as_generator, as_tensor, check_int, check_positive, check_shape
-from .sampling import categorical
+from ._checks import select_rows
+from .sampling import _categorical
 
 __all__ = ["GaussianBandit", "BernoulliBandit", "LinearBandit", "BanditHistory", "BanditTrajectory",
            "check_bandit_history", "arm_statistics", "run_bandit", "regret", "suboptimality"]
@@ -78,17 +80,17 @@ class _Bandit:
 
     @staticmethod
     def _rows(index, n: int) -> torch.Tensor:
-        if isinstance(index, int):
-            index = [index]
-        idx = torch.arange(n)[index]
-        return idx.reshape(-1)
+        return select_rows(index, n, "index")
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(n_tasks={self.n_tasks}, n_arms={self.n_arms}, dtype={self.dtype})"
 
 
 def _as_indices(x, name: str, upper: int) -> torch.Tensor:
-    t = x if isinstance(x, torch.Tensor) else torch.as_tensor(x)
+    try:
+        t = x if isinstance(x, torch.Tensor) else torch.as_tensor(np.asarray(x))
+    except (TypeError, ValueError, RuntimeError) as exc:  # None, strings, ragged lists
+        raise ValueError(f"{name} must hold integer arm indices; got {type(x).__name__}") from exc
     if t.is_floating_point() or t.is_complex() or t.dtype == torch.bool:
         raise ValueError(f"{name} must hold integer arm indices; got dtype {t.dtype}")
     t = t.long()
@@ -96,6 +98,13 @@ def _as_indices(x, name: str, upper: int) -> torch.Tensor:
         raise ValueError(f"{name} must hold arm indices in [0, {upper - 1}]; got range "
                          f"[{int(t.min())}, {int(t.max())}]")
     return t
+
+
+def _check_bandit(bandit, name: str = "bandit") -> "_Bandit":
+    if not isinstance(bandit, _Bandit):
+        raise ValueError(f"{name} must be a GaussianBandit, BernoulliBandit or LinearBandit; got "
+                         f"{type(bandit).__name__}")
+    return bandit
 
 
 def _check_means(means, name: str = "means") -> torch.Tensor:
@@ -256,7 +265,7 @@ class BanditTrajectory(NamedTuple):
 def check_bandit_history(bandit, actions, rewards) -> BanditHistory:
     """Validate a history of ``bandit`` (chapter 9): ``actions`` (B, t) integer arm indices in [0, A - 1] and
     ``rewards`` (B, t) finite, ``t >= 0``; returns them as int64 and as the bandit's dtype."""
-    B, A = bandit.n_tasks, bandit.n_arms
+    B, A = _check_bandit(bandit).n_tasks, bandit.n_arms
     a = _as_indices(actions, "actions", A)
     if a.dim() != 2 or a.shape[0] != B:
         raise ValueError(f"actions must have shape (B, t) = ({B}, t); got {tuple(a.shape)}")
@@ -273,8 +282,16 @@ def arm_statistics(actions: torch.Tensor, rewards: torch.Tensor, n_arms: int) ->
     """Sufficient statistics of a history (chapter 9): ``counts`` (..., A) = ``n_a`` (the number of pulls of arm
     ``a``, in the rewards' dtype) and ``sums`` (..., A) = the sum of its rewards, by one ``scatter_add`` each.
 
-    ``actions`` (..., t) int64 in [0, A - 1], ``rewards`` (..., t) float (unchecked: validate with
-    :func:`check_bandit_history`)."""
+    ``actions`` (..., t) integer arm indices in [0, A - 1], ``rewards`` (..., t) finite floats of the same
+    shape (``t`` may be 0; see also :func:`check_bandit_history`)."""
+    n_arms = check_int(n_arms, "n_arms")
+    actions = _as_indices(actions, "actions", n_arms)
+    if actions.dim() < 1:
+        raise ValueError(f"actions must have shape (..., t); got {tuple(actions.shape)}")
+    rewards = as_tensor(rewards, "rewards")
+    if rewards.shape != actions.shape:
+        raise ValueError(f"rewards must have the shape of actions (..., t) = {tuple(actions.shape)}; got "
+                         f"{tuple(rewards.shape)}")
     shape = (*actions.shape[:-1], n_arms)
     counts = torch.zeros(shape, dtype=rewards.dtype).scatter_add_(-1, actions, torch.ones_like(rewards))
     sums = torch.zeros(shape, dtype=rewards.dtype).scatter_add_(-1, actions, rewards)
@@ -289,6 +306,7 @@ def run_bandit(bandit, expert: Callable, horizon: int, generator) -> BanditTraje
     only; all tasks move in one tensor operation. ``generator``: a ``torch.Generator`` or an int seed.
     Returns :class:`BanditTrajectory` with ``actions`` (B, T), ``rewards`` (B, T), ``probs`` (B, T, A).
     """
+    _check_bandit(bandit)
     if not callable(expert):
         raise ValueError(f"expert must be callable (bandit, actions, rewards, generator) -> probs (B, A); "
                          f"got {type(expert).__name__}")
@@ -303,11 +321,18 @@ def run_bandit(bandit, expert: Callable, horizon: int, generator) -> BanditTraje
         p = expert(bandit, actions[:, :t], rewards[:, :t], g)
         if not isinstance(p, torch.Tensor) or p.shape != (B, A):
             shape = tuple(p.shape) if isinstance(p, torch.Tensor) else type(p).__name__
-            raise ValueError(f"expert must return probs of shape (B, A) = ({B}, {A}); got {shape}")
+            raise ValueError(f"expert must return probs of shape (B, A) = ({B}, {A}); got {shape} from "
+                             f"{expert!r} at round {t}")
+        if p.is_complex() or not (p.is_floating_point() or p.dtype == torch.bool):
+            raise ValueError(f"expert must return floating probs; got dtype {p.dtype} from {expert!r} at round {t}")
         p = p.to(dtype)
+        # NaN rows would pass the comparisons below and the inverse CDF would read them as the last arm
+        if not bool(torch.isfinite(p).all()):
+            raise ValueError(f"expert returned NaN or infinite probs at round {t} ({expert!r})")
         if bool((p < -tol).any()) or bool(((p.sum(-1) - 1).abs() > tol).any()):
-            raise ValueError(f"expert returned rows that are not probability vectors at round {t}")
-        a = categorical(p, g)
+            raise ValueError(f"expert returned rows that are not probability vectors (non-negative, summing "
+                             f"to 1) at round {t} ({expert!r})")
+        a = _categorical(p, g)
         rewards[:, t] = bandit.pull(a, g)
         actions[:, t] = a
         probs[:, t] = p
@@ -316,6 +341,7 @@ def run_bandit(bandit, expert: Callable, horizon: int, generator) -> BanditTraje
 
 def suboptimality(bandit, actions) -> torch.Tensor:
     """Per-step pseudo-regret ``best_mean - means[a_t]`` (B, T) of ``actions`` (B, T) (chapters 9-10)."""
+    _check_bandit(bandit)
     a = _as_indices(actions, "actions", bandit.n_arms)
     if a.dim() != 2 or a.shape[0] != bandit.n_tasks:
         raise ValueError(f"actions must have shape (B, T) = ({bandit.n_tasks}, T); got {tuple(a.shape)}")

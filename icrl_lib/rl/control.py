@@ -22,12 +22,13 @@ Conventions (chapters 1, 4, 5 and 7):
 from __future__ import annotations
 
 import math
+from numbers import Integral
 from typing import Callable, Mapping, NamedTuple
 
 import torch
 
-from .._validation import (as_generator, as_tensor, check_gamma, check_int, check_positive, check_probability,
-                           check_real, check_shape)
+from .._validation import (as_generator, as_tensor, broadcast_batch, check_gamma, check_int, check_positive,
+                           check_probability, check_real, check_shape)
 from .features import one_hot_state, one_hot_state_action, q_values, state_action_table
 from .mdp import TabularMDP, expected_return, value_iteration
 from .policies import epsilon_greedy_policy, softmax_actor_policy, softmax_actor_scores, softmax_policy, uniform_policy
@@ -53,9 +54,17 @@ class ControlResult(NamedTuple):
     def normalized(self, J_random, J_star) -> dict:
         """``{name: normalized_return(returns[name], J_random, J_star)}`` with ``J_random``, ``J_star`` of shape
         (...) (one per MDP, as from :func:`reference_returns`) broadcast over the rounds; (..., K+1) each."""
-        J_random = as_tensor(J_random, "J_random", dtype=_F64).unsqueeze(-1)
-        J_star = as_tensor(J_star, "J_star", dtype=_F64).unsqueeze(-1)
-        return {name: normalized_return(J, J_random, J_star) for name, J in self.returns.items()}
+        J_random = as_tensor(J_random, "J_random", dtype=_F64)
+        J_star = as_tensor(J_star, "J_star", dtype=_F64)
+        for name, J in self.returns.items():
+            # one reference per MDP: they must broadcast to the MDP batch, not add dimensions to the result
+            for ref, r in (("J_random", J_random), ("J_star", J_star)):
+                b = broadcast_batch({f"returns[{name!r}]": J.shape, ref: r.shape}, {f"returns[{name!r}]": 1, ref: 0})
+                if tuple(b) != tuple(J.shape[:-1]):
+                    raise ValueError(f"{ref} must have the MDP batch shape {tuple(J.shape[:-1])} of returns[{name!r}] "
+                                     f"(or broadcast to it); got {tuple(r.shape)}")
+        return {name: normalized_return(J, J_random.unsqueeze(-1), J_star.unsqueeze(-1))
+                for name, J in self.returns.items()}
 
 
 class ControlHistory(NamedTuple):
@@ -117,6 +126,7 @@ def sarsa_update_fn(n_states: int, n_actions: int, alpha: float, gamma: float) -
 
     def update(w, tr: Transitions) -> torch.Tensor:
         w = as_tensor(w, "w")
+        check_shape(w, "w", (S * A,))
         phi = one_hot_state_action(tr.s, tr.a, S, A, dtype=w.dtype)
         phi_next = one_hot_state_action(tr.s_next, tr.a_next, S, A, dtype=w.dtype)
         return batch_sarsa_update(w, phi, phi_next, tr.r.to(w.dtype), alpha, gamma)
@@ -143,7 +153,7 @@ def actor_critic_update_fn(n_states: int, n_actions: int, alpha: float, beta: fl
         x_next = one_hot_state(tr.s_next, S, dtype=w.dtype)
         psi = softmax_actor_scores(theta, tr.s, tr.a, table.to(w.dtype), tau)
         w_new, theta_new = batch_actor_critic_update(w, theta, x, x_next, tr.r.to(w.dtype), psi, alpha, beta, gamma)
-        batch = torch.broadcast_shapes(w_new.shape[:-1], theta_new.shape[:-1])
+        batch = broadcast_batch({"w": w_new.shape, "theta": theta_new.shape}, {"w": 1, "theta": 1})
         w_new, theta_new = w_new.expand(*batch, S), theta_new.expand(*batch, S * A)
         return torch.cat([w_new, theta_new], dim=-1)
     return update
@@ -217,17 +227,15 @@ def run_control(mdps: TabularMDP, agents, policy, params0, n_rounds: int, n_tran
         base_seed = int(torch.randint(0, 2**62, (), generator=generator))
     elif generator is not None:
         base_seed = check_int(generator, "generator", minimum=0)
+    elif isinstance(seed, torch.Generator):
+        base_seed = int(torch.randint(0, 2**62, (), generator=seed))
     else:
         base_seed = check_int(0 if seed is None else seed, "seed", minimum=0)
     params_out, returns_out = {}, {}
     for name in names:
         p = as_tensor(starts[name], f"params0[{name!r}]" if isinstance(params0, Mapping) else "params0")
         check_shape(p, "params0", (None,))
-        try:
-            batch = torch.broadcast_shapes(p.shape[:-1], mdps.batch_shape)
-        except RuntimeError as exc:
-            raise ValueError(f"params0 {tuple(p.shape)} does not broadcast with the MDP batch "
-                             f"{tuple(mdps.batch_shape)}") from exc
+        batch = broadcast_batch({"params0": p.shape, "mdps": mdps.P.shape}, {"params0": 1, "mdps": 3})
         p = p.expand(*batch, p.shape[-1]).clone()
         gen = as_generator(base_seed)
         update, pol = agents[name], policies[name]
@@ -314,8 +322,14 @@ def mean_and_ci95(x) -> tuple[torch.Tensor, torch.Tensor]:
 
 def mean_and_se(x, dim: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
     """Mean and standard error ``std / sqrt(n)`` (unbiased std) over ``dim`` (chapters 9-10; the 95% interval
-    of chapter 7 is :func:`mean_and_ci95`)."""
-    x = torch.as_tensor(x, dtype=torch.float64)
+    of chapter 7 is :func:`mean_and_ci95`). ``x`` finite, with at least 2 entries along ``dim`` (an int in
+    ``[-x.dim(), x.dim() - 1]``)."""
+    x = as_tensor(x, "x", dtype=torch.float64)
+    if isinstance(dim, bool) or not isinstance(dim, Integral) or not -x.dim() <= dim < max(x.dim(), 1):
+        raise ValueError(f"dim must be an integer in [{-x.dim()}, {x.dim() - 1}] for x of shape {tuple(x.shape)}; "
+                         f"got {dim!r}")
+    if x.dim() == 0:
+        raise ValueError("x must have at least one dimension (n >= 2 entries along dim); got a scalar")
     n = x.shape[dim]
     if n < 2:
         raise ValueError(f"x needs at least 2 entries along dim {dim}; got {n}")

@@ -12,8 +12,9 @@ from typing import NamedTuple
 
 import torch
 
-from .._validation import as_generator, check_int
-from .sampling import categorical
+from .._validation import as_generator, as_tensor, check_indices, check_int, check_stochastic
+from ._checks import select_rows
+from .sampling import _categorical
 
 __all__ = ["DarkRoom", "DarkRoomEpisodes", "darkroom_goal_split"]
 
@@ -46,12 +47,11 @@ class DarkRoom:
         self.size = check_int(size, "size", minimum=2)
         self.horizon = check_int(horizon, "horizon")
         S = self.size ** 2
-        goals = torch.as_tensor(goals)
-        if goals.dim() != 1 or goals.is_floating_point() or goals.numel() == 0:
+        # check_indices rejects booleans (read as cells 0/1), floats (truncated) and cells outside the grid
+        goals = check_indices(goals, "goals", S)
+        if goals.dim() != 1 or goals.numel() == 0:
             raise ValueError(f"goals must be a non-empty (B,) integer tensor; got shape {tuple(goals.shape)}")
-        if int(goals.min()) < 0 or int(goals.max()) >= S:
-            raise ValueError(f"goals must be cells in [0, {S}); got range [{int(goals.min())}, {int(goals.max())}]")
-        self.goals = goals.long()
+        self.goals = goals
         self.start = check_int(start, "start", minimum=0)
         if self.start >= S:
             raise ValueError(f"start must be a cell in [0, {S}); got {start}")
@@ -72,23 +72,31 @@ class DarkRoom:
         return self.goals.shape[0]
 
     def select(self, index) -> "DarkRoom":
-        """The rooms of the goals ``goals[index]`` (chapter 9)."""
-        return DarkRoom(self.goals[index], self.size, self.horizon, self.start)
+        """The rooms of the goals ``goals[index]`` (chapter 9); ``index`` an int, slice, or integer or boolean
+        array."""
+        return DarkRoom(self.goals[select_rows(index, self.n_tasks, "index")], self.size, self.horizon, self.start)
+
+    def _check_states(self, states, name: str) -> torch.Tensor:
+        s = check_indices(states, name, self.n_states)
+        if s.dim() < 1 or s.shape[0] != self.n_tasks:
+            raise ValueError(f"{name} must have shape (B, ...) with B = {self.n_tasks}; got {tuple(s.shape)}")
+        return s
 
     def distance(self, states) -> torch.Tensor:
-        """Manhattan distance (B, ...) from ``states`` (B, ...) to each room's goal (chapter 9)."""
-        states = torch.as_tensor(states).long()
+        """Manhattan distance (B, ...) from ``states`` (B, ...) integer cells to each room's goal (chapter 9)."""
+        states = self._check_states(states, "states")
         g = self.goals.view(-1, *([1] * (states.dim() - 1)))
         return (states // self.size - g // self.size).abs() + (states % self.size - g % self.size).abs()
 
     def step(self, states, actions) -> tuple[torch.Tensor, torch.Tensor]:
-        """Next states and rewards (both (B, ...)) of ``actions`` in ``states`` (B, ...) (chapter 9)."""
-        states, actions = torch.as_tensor(states).long(), torch.as_tensor(actions).long()
-        if states.shape != actions.shape or states.shape[:1] != (self.n_tasks,):
-            raise ValueError(f"states and actions must have the same shape (B, ...) with B = {self.n_tasks}; got "
-                             f"{tuple(states.shape)} and {tuple(actions.shape)}")
-        if int(actions.min()) < 0 or int(actions.max()) >= self.n_actions:
-            raise ValueError(f"actions must be in [0, {self.n_actions})")
+        """Next states and rewards (both (B, ...)) of ``actions`` in ``states`` (B, ...) (chapter 9): integer
+        cells in [0, S) and actions in [0, 5) (floats, booleans and out-of-range values are refused, not
+        truncated or wrapped)."""
+        states = self._check_states(states, "states")
+        actions = check_indices(actions, "actions", self.n_actions)
+        if states.shape != actions.shape:
+            raise ValueError(f"actions must have the shape of states (B, ...) = {tuple(states.shape)}; got "
+                             f"{tuple(actions.shape)}")
         nxt = self.next_state[states, actions]
         return nxt, (nxt == self.goals.view(-1, *([1] * (nxt.dim() - 1)))).double()
 
@@ -117,11 +125,15 @@ class DarkRoom:
 
     def rollout(self, policy, generator) -> DarkRoomEpisodes:
         """One episode per room from ``start`` under ``policy`` (B, S, A) (rows are action distributions), time
-        loop only (chapter 9). Returns (B, horizon) transitions."""
-        policy = torch.as_tensor(policy)
+        loop only (chapter 9). Returns (B, horizon) transitions. ``generator``: torch.Generator or int seed.
+
+        Every row of ``policy`` must be a probability vector (finite, non-negative, summing to 1; float32 rows
+        within float32 rounding): an all-zero, NaN or negative row would otherwise be read as the last action."""
+        policy = as_tensor(policy, "policy")
         if policy.shape != (self.n_tasks, self.n_states, self.n_actions):
             raise ValueError(f"policy must have shape (B, S, A) = ({self.n_tasks}, {self.n_states}, "
                              f"{self.n_actions}); got {tuple(policy.shape)}")
+        check_stochastic(policy, "policy")
         g = as_generator(generator)
         H, B = self.horizon, self.n_tasks
         out = [torch.zeros(B, H, dtype=torch.long) for _ in range(2)] + [torch.zeros(B, H, dtype=torch.float64),
@@ -129,7 +141,7 @@ class DarkRoom:
         s = torch.full((B,), self.start, dtype=torch.long)
         rows = torch.arange(B)
         for t in range(H):
-            a = categorical(policy[rows, s].double(), g)
+            a = _categorical(policy[rows, s].double(), g)
             s2, r = self.step(s, a)
             for buf, v in zip(out, (s, a, r, s2)):
                 buf[:, t] = v
@@ -139,10 +151,11 @@ class DarkRoom:
 
 def darkroom_goal_split(size: int = 5, n_test: int = 5, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
     """A random split of the ``size^2`` goal cells into training and held-out goals (chapter 9); returns
-    ``(train_goals, test_goals)`` sorted, with ``n_test`` held-out goals."""
+    ``(train_goals, test_goals)`` sorted, with ``n_test`` held-out goals. ``seed``: an int or a
+    ``torch.Generator``."""
     S = check_int(size, "size", minimum=2) ** 2
     n_test = check_int(n_test, "n_test")
     if n_test >= S:
         raise ValueError(f"n_test must be < size^2 = {S}; got {n_test}")
-    perm = torch.randperm(S, generator=as_generator(seed))
+    perm = torch.randperm(S, generator=as_generator(seed, "seed"))
     return perm[n_test:].sort().values, perm[:n_test].sort().values

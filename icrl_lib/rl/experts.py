@@ -17,8 +17,9 @@ from typing import Callable
 import numpy as np
 import torch
 
-from .._validation import as_generator, as_tensor, check_int, check_positive, check_probability, check_real
-from .bandits import BernoulliBandit, LinearBandit, arm_statistics, check_bandit_history
+from .._validation import (as_generator, as_tensor, check_finite_result, check_int, check_positive, check_probability,
+                           check_real)
+from .bandits import BernoulliBandit, LinearBandit, _as_indices, arm_statistics, check_bandit_history
 from .sampling import standard_gamma
 
 __all__ = ["ucb", "thompson_sampling", "linucb", "soft_linucb", "empirical_greedy", "lcb", "uniform", "mixture",
@@ -176,7 +177,12 @@ def soft_linucb(alpha: float = 1.0, lam: float = 1.0, tau: float = 0.1) -> Calla
     tau = check_positive(tau, "tau")
 
     def fn(bandit, actions, rewards, generator):
-        return torch.softmax(_linucb_scores(bandit, actions, rewards, alpha, lam) / tau, dim=-1)
+        v = _linucb_scores(bandit, actions, rewards, alpha, lam)
+        check_finite_result(v, "the LinUCB scores", "reduce alpha or the rewards' scale")
+        z = v / tau
+        if not bool(torch.isfinite(z).all()):  # a tiny tau overflows v / tau (softmax -> NaN): shift first
+            z = (v - v.amax(-1, keepdim=True)) / tau
+        return torch.softmax(z, dim=-1)
 
     return _Expert(f"soft_linucb(alpha={alpha}, lam={lam}, tau={tau})", fn, soft_linucb.__doc__)
 
@@ -302,15 +308,9 @@ def beta_bernoulli_optimal_action_probs(actions, rewards, n_arms: int) -> torch.
     to rounding (rows sum to 1 within ~1e-13 in float64). Returns float64, or the rewards' floating dtype.
     """
     A = check_int(n_arms, "n_arms")
-    act = actions if isinstance(actions, torch.Tensor) else torch.as_tensor(np.asarray(actions))
-    if act.is_floating_point() or act.is_complex() or act.dtype == torch.bool:
-        raise ValueError(f"actions must hold integer arm indices; got dtype {act.dtype}")
-    act = act.long()
+    act = _as_indices(actions, "actions", A)
     if act.dim() < 1:
         raise ValueError(f"actions must have shape (..., t); got {tuple(act.shape)}")
-    if act.numel() and (int(act.min()) < 0 or int(act.max()) >= A):
-        raise ValueError(f"actions must hold arm indices in [0, {A - 1}]; got range "
-                         f"[{int(act.min())}, {int(act.max())}]")
     r = as_tensor(rewards, "rewards")
     if r.shape != act.shape:
         raise ValueError(f"rewards must have the shape of actions {tuple(act.shape)}; got {tuple(r.shape)}")

@@ -6,9 +6,13 @@ uniform); ``c = 1`` is the book's default generator :func:`icrl_lib.rl.random_md
 """
 from __future__ import annotations
 
+import math
+from numbers import Integral
+
+import numpy as np
 import torch
 
-from .._validation import as_generator, check_gamma, check_int, check_positive, check_probability
+from .._validation import as_generator, check_gamma, check_int, check_memory, check_positive, check_probability
 from .mdp import TabularMDP
 from .sampling import standard_gamma
 
@@ -17,11 +21,28 @@ __all__ = ["gamma_variates", "dirichlet_mdp", "chain_mdp", "ring_mdp"]
 _F64 = torch.float64
 
 
-def gamma_variates(shape: tuple, concentration: float, generator: torch.Generator) -> torch.Tensor:
+def gamma_variates(shape, concentration: float, generator) -> torch.Tensor:
     """Gamma(c, 1) draws of ``shape`` from ``generator`` (Marsaglia-Tsang, batched rejection; ``c < 1`` via
-    ``Gamma(c + 1) U^{1/c}``), float64 (chapter 11)."""
+    ``Gamma(c + 1) U^{1/c}``), float64 (chapter 11).
+
+    ``shape``: a tuple (or list, ``torch.Size``) of integers >= 0, or one integer ``n`` for ``(n,)``; a zero
+    size gives an empty tensor, as ``torch.empty`` would. ``concentration`` c > 0; ``generator``: a
+    ``torch.Generator`` or an int seed. Draws above ``icrl_lib._validation.MAX_INTERMEDIATE_BYTES`` are refused.
+    """
+    shape = _check_size(shape, "shape")
     c = check_positive(concentration, "concentration")
-    return standard_gamma(torch.full(tuple(shape), c, dtype=_F64), as_generator(generator))
+    g = as_generator(generator)
+    # the rejection sampler holds a few float64 temporaries of this size: refuse absurd sizes up front
+    check_memory(math.prod(shape), _F64, f"{shape} Gamma draws", "shape")
+    return standard_gamma(torch.full(shape, c, dtype=_F64), g)
+
+
+def _check_size(shape, name: str) -> tuple[int, ...]:
+    if isinstance(shape, (Integral, np.integer)) and not isinstance(shape, bool):
+        shape = (shape,)
+    if not isinstance(shape, (tuple, list, torch.Size)):
+        raise ValueError(f"{name} must be a tuple of integers >= 0 (or one integer); got {type(shape).__name__}")
+    return tuple(check_int(n, name, minimum=0) for n in shape)
 
 
 def dirichlet_mdp(n_states: int, n_actions: int, concentration: float, gamma: float = 0.9, n_mdps: int = 1,
@@ -31,6 +52,7 @@ def dirichlet_mdp(n_states: int, n_actions: int, concentration: float, gamma: fl
     S, A, B = check_int(n_states, "n_states"), check_int(n_actions, "n_actions"), check_int(n_mdps, "n_mdps")
     g = check_gamma(gamma)
     gen = as_generator(generator)
+    check_memory(B * S * A * S, _F64, f"the (n_mdps, S, A, S) = {(B, S, A, S)} kernel", "n_states")
     e = gamma_variates((B, S, A, S), concentration, gen).clamp(min=1e-300)
     P = e / e.sum(-1, keepdim=True)
     r = torch.rand(B, S, A, generator=gen, dtype=_F64)
@@ -39,6 +61,7 @@ def dirichlet_mdp(n_states: int, n_actions: int, concentration: float, gamma: fl
 
 def _moves(n_states: int, slip: float, wrap: bool) -> torch.Tensor:
     S = n_states
+    check_memory(S * 3 * S, _F64, f"the (S, 3, S) = {(S, 3, S)} kernel", "n_states")
     P = torch.zeros(S, 3, S, dtype=_F64)
     for s in range(S):
         for a, step in enumerate((-1, 0, 1)):

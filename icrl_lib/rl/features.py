@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import torch
 
-from .._validation import as_generator, as_tensor, check_indices, check_int, check_real, check_shape
+from .._validation import as_tensor, broadcast_batch, check_indices, check_int, check_real, check_shape
+from ._checks import check_float_dtype, resolve_seed
 
 __all__ = ["one_hot_state", "one_hot_state_action", "state_action_table", "random_features", "q_values"]
 
@@ -40,15 +41,16 @@ def random_features(n_items: int, d: int, seed: int = 0, low: float = -1.0, high
                     ) -> torch.Tensor:
     """Random features ``U[low, high]^d`` for ``n_items`` states (the [W25] choice; chapter 3).
 
-    Returns ``(n_items, d)``. Draws from ``generator`` (a ``torch.Generator`` or an int seed) if given,
-    otherwise from a generator seeded with ``seed``.
+    Returns ``(n_items, d)`` of the floating ``dtype``. Draws from ``generator`` (a ``torch.Generator`` or an
+    int seed) if given, otherwise from ``seed`` (an int or a ``torch.Generator``).
     """
     n = check_int(n_items, "n_items")
     d = check_int(d, "d")
     lo, hi = check_real(low, "low"), check_real(high, "high")
     if not lo < hi:
         raise ValueError(f"low must be < high; got low={lo}, high={hi}")
-    gen = as_generator(check_int(seed, "seed", minimum=0) if generator is None else generator, "generator")
+    check_float_dtype(dtype)  # an integer dtype would truncate U[-1, 1) features to 0
+    gen = resolve_seed(generator, seed if generator is None else None)
     u = torch.rand(n, d, generator=gen, dtype=torch.float64)
     return (lo + (hi - lo) * u).to(dtype)
 
@@ -60,6 +62,7 @@ def q_values(w, table) -> torch.Tensor:
     table = as_tensor(table, "table", dtype=w.dtype)
     check_shape(table, "table", (None, None, None))
     check_shape(w, "w", (table.shape[-1],))
+    broadcast_batch({"w": w.shape, "table": table.shape}, {"w": 1, "table": 3})
     if table.dim() == 3:
         return torch.einsum("sad,...d->...sa", table, w)
     return torch.einsum("...sad,...d->...sa", table, w)

@@ -11,6 +11,7 @@ operators and the ``Q`` of policy evaluation are all written with it.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from numbers import Integral
 from typing import Sequence
@@ -18,8 +19,9 @@ from typing import Sequence
 import numpy as np
 import torch
 
-from .._validation import (as_tensor, broadcast_batch, check_gamma, check_int, check_real,
-                           check_shape, check_stochastic, resolve_generator)
+from .._validation import (as_tensor, broadcast_batch, check_gamma, check_int, check_memory, check_real,
+                           check_shape, check_stochastic)
+from ._checks import resolve_seed
 
 __all__ = ["TabularMDP", "MarkovRewardProcess", "stack_mdps", "random_mdp", "boyan_chain", "check_policy",
            "policy_transition", "bellman_backup", "bellman_expectation_operator", "bellman_optimality_operator",
@@ -152,7 +154,10 @@ def stack_mdps(mdps):
 
     They must share their trailing sizes, batch shape and ``gamma`` (chapters 6-7). Returns one batched model.
     """
-    mdps = list(mdps) if not isinstance(mdps, (TabularMDP, MarkovRewardProcess)) else None
+    try:
+        mdps = list(mdps) if not isinstance(mdps, (TabularMDP, MarkovRewardProcess)) else None
+    except TypeError:  # not iterable (None, a number)
+        mdps = None
     if not mdps or not all(isinstance(m, (TabularMDP, MarkovRewardProcess)) for m in mdps):
         raise ValueError("mdps must be a non-empty sequence of TabularMDP or of MarkovRewardProcess")
     kind = type(mdps[0])
@@ -180,14 +185,16 @@ def random_mdp(n_states: int, n_actions: int, gamma: float = 0.9, seed: int = 0,
 
     ``P[..., s, a, :] ~ Dirichlet(1)`` (normalised Exp(1) draws), ``r[..., s, a] ~ U[0, 1]``, uniform ``rho0``.
     ``n_mdps`` (an int or a tuple) adds leading dimensions; ``None`` gives a single MDP. Draws come from
-    ``generator`` (a ``torch.Generator`` or an int seed) if given, else from a generator seeded with ``seed``.
-    ``random_mdp(..., n_mdps=B)[i]`` is *not* ``random_mdp(...)`` of some seed: the batch is one draw.
+    ``generator`` (a ``torch.Generator`` or an int seed) if given, else from ``seed`` (an int or a
+    ``torch.Generator``). ``random_mdp(..., n_mdps=B)[i]`` is *not* ``random_mdp(...)`` of some seed: the batch
+    is one draw.
     """
     S = check_int(n_states, "n_states")
     A = check_int(n_actions, "n_actions")
     g = check_gamma(gamma)
     batch = _batch_dims(n_mdps, "n_mdps")
-    gen = resolve_generator(generator, None if generator is not None else seed)
+    gen = resolve_seed(generator, None if generator is not None else seed)
+    check_memory(math.prod(batch) * S * A * S, _F64, f"the (..., S, A, S) = {(*batch, S, A, S)} kernel", "n_states")
     e = -torch.log1p(-torch.rand(*batch, S, A, S, generator=gen, dtype=_F64))   # Exp(1) = Gamma(1)
     P = e / e.sum(-1, keepdim=True)
     r = torch.rand(*batch, S, A, generator=gen, dtype=_F64)
@@ -202,12 +209,14 @@ def boyan_chain(n_states: int, gamma: float = 0.9, seed: int = 0, n_chains=None,
     state ``S-2`` moves to ``S-1``; the last state jumps according to a random distribution (uniform weights
     in (0.01, 0.99), normalised). Rewards ``r(s) ~ U(-1, 1)``; the initial distribution is drawn like the
     last row. Needs ``n_states >= 3``. ``n_chains`` (int or tuple) adds leading dimensions. Draw order
-    ``p, last row, r, rho0`` from ``generator`` (or an int seed) if given, else from ``seed``.
+    ``p, last row, r, rho0`` from ``generator`` (or an int seed) if given, else from ``seed`` (an int or a
+    ``torch.Generator``).
     """
     S = check_int(n_states, "n_states", minimum=3)
     g = check_gamma(gamma)
     batch = _batch_dims(n_chains, "n_chains")
-    gen = resolve_generator(generator, None if generator is not None else seed)
+    gen = resolve_seed(generator, None if generator is not None else seed)
+    check_memory(math.prod(batch) * S * S, _F64, f"the (..., S, S) = {(*batch, S, S)} kernel", "n_states")
     P = torch.zeros(*batch, S, S, dtype=_F64)
     p = 0.01 + 0.98 * torch.rand(*batch, S - 2, generator=gen, dtype=_F64)
     idx = torch.arange(S - 2)
@@ -343,7 +352,7 @@ def value_iteration_history(mdp: TabularMDP, n_iters: int, V0=None) -> torch.Ten
     _check_mdp(mdp)
     K = check_int(n_iters, "n_iters", minimum=0)
     V = torch.zeros(mdp.n_states, dtype=_F64) if V0 is None else _values(V0, mdp, "V0")
-    V = V.expand(*torch.broadcast_shapes(V.shape[:-1], mdp.batch_shape), mdp.n_states)
+    V = V.expand(*broadcast_batch({"V0": V.shape, "mdp": mdp.P.shape}, {"V0": 1, "mdp": 3}), mdp.n_states)
     path = [V]
     for _ in range(K):
         V = bellman_optimality_operator(mdp, V)

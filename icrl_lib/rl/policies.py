@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import torch
 
-from .._validation import as_tensor, check_indices, check_int, check_positive, check_probability, check_shape
+from .._validation import (as_tensor, broadcast_batch, check_indices, check_int, check_positive, check_probability,
+                           check_shape)
+from ._checks import check_float_dtype
 
 __all__ = ["softmax_policy", "epsilon_greedy_policy", "uniform_policy", "softmax_actor_policy",
            "softmax_actor_scores"]
@@ -38,9 +40,10 @@ def epsilon_greedy_policy(q, epsilon: float) -> torch.Tensor:
 
 
 def uniform_policy(n_states: int, n_actions: int, dtype: torch.dtype = torch.float64) -> torch.Tensor:
-    """The uniform random policy (chapter 1), shape ``(n_states, n_actions)``."""
+    """The uniform random policy (chapter 1), shape ``(n_states, n_actions)``, of a floating ``dtype``."""
     S = check_int(n_states, "n_states")
     A = check_int(n_actions, "n_actions")
+    check_float_dtype(dtype)
     return torch.full((S, A), 1.0 / A, dtype=dtype)
 
 
@@ -77,7 +80,7 @@ def softmax_actor_scores(theta, s, a, table, temperature: float = 1.0) -> torch.
         raise ValueError(f"s and a must be index arrays of the same shape (..., N); got "
                          f"{tuple(s_t.shape)} and {tuple(a_t.shape)}")
     mean_f = torch.einsum("...sa,sad->...sd", pi, table)  # (..., S, d): E_{b ~ pi(.|s)} f(s, b)
-    batch = torch.broadcast_shapes(mean_f.shape[:-2], s_t.shape[:-1])
+    batch = broadcast_batch({"theta": mean_f.shape, "s": s_t.shape}, {"theta": 2, "s": 1})
     idx = s_t.expand(*batch, s_t.shape[-1]).unsqueeze(-1).expand(*batch, s_t.shape[-1], d)
     baseline = torch.gather(mean_f.expand(*batch, S, d), -2, idx)
     return (table[s_t, a_t] - baseline) / tau

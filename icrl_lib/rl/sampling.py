@@ -10,7 +10,9 @@ from typing import NamedTuple
 
 import torch
 
-from .._validation import check_int, check_probability, check_real, resolve_generator
+from .._validation import (as_generator, as_tensor, broadcast_batch, check_int, check_probability, check_real,
+                           check_shape, check_stochastic)
+from ._checks import resolve_seed
 from .mdp import MarkovRewardProcess, TabularMDP, check_policy
 
 __all__ = ["Transitions", "inverse_cdf", "categorical", "sample_transitions", "sample_mrp_trajectory", "standard_gamma"]
@@ -30,24 +32,45 @@ class Transitions(NamedTuple):
     a_next: torch.Tensor
 
 
-def inverse_cdf(probs: torch.Tensor, u: torch.Tensor) -> torch.Tensor:
+def inverse_cdf(probs, u) -> torch.Tensor:
     """Categorical draws by the inverse CDF (chapter 1): ``probs`` (..., K) rows of probabilities, ``u`` (...)
     uniforms in [0, 1); returns int64 (...): the number of cumulative masses ``<= u`` (so an outcome of
-    probability zero is never drawn; the clamp only guards a last cumulative mass of ``1 - eps``)."""
+    probability zero is never drawn; the clamp only guards a last cumulative mass of ``1 - eps``). The batch
+    dimensions of ``probs`` and ``u`` broadcast."""
+    p = as_tensor(probs, "probs")
+    check_shape(p, "probs", (None,))
+    check_stochastic(p, "probs")
+    u = as_tensor(u, "u", dtype=p.dtype)
+    if u.numel() and (bool((u < 0).any()) or bool((u >= 1).any())):
+        raise ValueError(f"u must hold uniforms in [0, 1); got range [{float(u.min()):.4g}, {float(u.max()):.4g}]")
+    broadcast_batch({"probs": p.shape, "u": u.shape}, {"probs": 1, "u": 0})
+    return _inverse_cdf(p, u)
+
+
+def _inverse_cdf(probs: torch.Tensor, u: torch.Tensor) -> torch.Tensor:
+    # unchecked: the samplers' inner loops call it with tensors they built themselves
     cum = probs.cumsum(-1)
     K = cum.shape[-1]
     shape = torch.broadcast_shapes(cum.shape[:-1], u.shape)
     values = u.expand(shape).reshape(-1, 1).to(cum.dtype).contiguous()
-    idx = torch.searchsorted(cum.expand(*shape, K).reshape(-1, K), values, right=True)   # = #{k : cum_k <= u}
+    idx = torch.searchsorted(cum.expand(*shape, K).reshape(-1, K).contiguous(), values, right=True)  # #{cum_k <= u}
     return idx.reshape(shape).clamp_max(K - 1)
 
 
-def categorical(probs: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
-    """One draw per row of ``probs`` (M, K) (rows are probability vectors), shape (M,) int64 (chapter 1).
+def categorical(probs, generator) -> torch.Tensor:
+    """One draw per row of ``probs`` (..., K) (rows are probability vectors), shape (...) int64 (chapter 1).
 
-    One uniform per row from ``generator``, then :func:`inverse_cdf`.
+    One uniform per row from ``generator`` (a ``torch.Generator`` or an int seed), then :func:`inverse_cdf`.
     """
-    return inverse_cdf(probs, torch.rand(probs.shape[:-1], generator=generator, dtype=probs.dtype))
+    p = as_tensor(probs, "probs")
+    check_shape(p, "probs", (None,))
+    check_stochastic(p, "probs")
+    return _categorical(p, as_generator(generator))
+
+
+def _categorical(probs: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+    # unchecked (see _inverse_cdf)
+    return _inverse_cdf(probs, torch.rand(probs.shape[:-1], generator=generator, dtype=probs.dtype))
 
 
 def sample_transitions(mdp: TabularMDP, pi, n: int, generator: torch.Generator | int | None = None,
@@ -71,9 +94,9 @@ def sample_transitions(mdp: TabularMDP, pi, n: int, generator: torch.Generator |
     noise = check_real(reward_noise, "reward_noise")
     if noise < 0:
         raise ValueError(f"reward_noise must be >= 0; got {noise}")
-    gen = resolve_generator(generator, seed)
+    gen = resolve_seed(generator, seed)
     S, A = mdp.n_states, mdp.n_actions
-    batch = torch.broadcast_shapes(mdp.batch_shape, pi.shape[:-2])
+    batch = broadcast_batch({"mdp": mdp.P.shape, "pi": pi.shape}, {"mdp": 3, "pi": 2})
     P = mdp.P.expand(*batch, S, A, S).reshape(-1, S, A, S)
     M = P.shape[0]
     r = mdp.r.expand(*batch, S, A).reshape(M, S, A)
@@ -81,16 +104,16 @@ def sample_transitions(mdp: TabularMDP, pi, n: int, generator: torch.Generator |
     pi = pi.expand(*batch, S, A).reshape(M, S, A)
     rows = torch.arange(M)
     out = {k: torch.empty(M, n, dtype=torch.long) for k in ("s", "a", "s_next", "a_next")}
-    s = categorical(rho0, gen)
-    a = categorical(pi[rows, s], gen)
+    s = _categorical(rho0, gen)
+    a = _categorical(pi[rows, s], gen)
     for t in range(n):
-        s_next = categorical(P[rows, s, a], gen)
-        a_next = categorical(pi[rows, s_next], gen)
+        s_next = _categorical(P[rows, s, a], gen)
+        a_next = _categorical(pi[rows, s_next], gen)
         out["s"][:, t], out["a"][:, t], out["s_next"][:, t], out["a_next"][:, t] = s, a, s_next, a_next
         if reset_prob > 0:
             reset = torch.rand(M, generator=gen, dtype=_F64) < reset_prob
-            s_new = categorical(rho0, gen)
-            a_new = categorical(pi[rows, s_new], gen)
+            s_new = _categorical(rho0, gen)
+            a_new = _categorical(pi[rows, s_new], gen)
             s, a = torch.where(reset, s_new, s_next), torch.where(reset, a_new, a_next)
         else:
             s, a = s_next, a_next
@@ -113,13 +136,13 @@ def sample_mrp_trajectory(mrp: MarkovRewardProcess, n: int, generator: torch.Gen
     if not isinstance(mrp, MarkovRewardProcess):
         raise ValueError(f"mrp must be a MarkovRewardProcess; got {type(mrp).__name__}")
     n = check_int(n, "n")
-    gen = resolve_generator(generator, seed)
+    gen = resolve_seed(generator, seed)
     batch, S = mrp.batch_shape, mrp.n_states
     P = mrp.P.reshape(-1, S, S)
     M = P.shape[0]
     rows = torch.arange(M)
     u = torch.rand(M, n + 1, generator=gen, dtype=_F64)   # all uniforms at once: S_0 from u[:, 0], S_{j+1} from u[:, j+1]
-    s0 = inverse_cdf(mrp.rho0.reshape(M, S), u[:, 0])
+    s0 = _inverse_cdf(mrp.rho0.reshape(M, S), u[:, 0])
     if M * n * S * S <= _SCAN_LIMIT:
         # No loop over time: F[m, j, s] is the successor of s at step j; a Hillis-Steele prefix scan (log2 n
         # gathers) composes F[:, j] o ... o F[:, 0], which applied to S_0 gives S_{j+1}. Same uniforms, same
@@ -135,15 +158,21 @@ def sample_mrp_trajectory(mrp: MarkovRewardProcess, n: int, generator: torch.Gen
         states = torch.empty(M, n + 1, dtype=torch.long)
         states[:, 0] = s0
         for j in range(n):
-            states[:, j + 1] = inverse_cdf(P[rows, states[:, j]], u[:, j + 1])
+            states[:, j + 1] = _inverse_cdf(P[rows, states[:, j]], u[:, j + 1])
     rewards = mrp.r.reshape(M, S)[rows.unsqueeze(-1), states[:, :-1]]
     return states.reshape(*batch, n + 1), rewards.reshape(*batch, n)
 
 
-def standard_gamma(shape: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+def standard_gamma(shape, generator) -> torch.Tensor:
     """Gamma(shape, 1) draws on ``generator``, one per entry of the tensor ``shape`` (> 0), same shape and dtype
     (Marsaglia & Tsang 2000, vectorised rejection; shape < 1 boosted by ``Gamma(shape + 1) * U^(1/shape)``).
-    The one Gamma sampler of the library: Beta posteriors (chapter 9) and Dirichlet MDPs (chapter 11)."""
+    The one Gamma sampler of the library: Beta posteriors (chapter 9) and Dirichlet MDPs (chapter 11).
+    ``shape``: any array of finite values > 0 (integers become float64; may be empty); ``generator``: a
+    ``torch.Generator`` or an int seed."""
+    shape = as_tensor(shape, "shape")
+    if shape.numel() and not bool((shape > 0).all()):
+        raise ValueError(f"shape must hold Gamma shape parameters > 0; got minimum {float(shape.min()):.4g}")
+    generator = as_generator(generator)
     flat = shape.reshape(-1)
     boost = flat < 1
     a = torch.where(boost, flat + 1, flat)

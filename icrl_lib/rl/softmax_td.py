@@ -15,9 +15,12 @@ population version ``M_pi`` (:func:`population_kernel`) enters the paper's Assum
 """
 from __future__ import annotations
 
+import math
+
 import torch
 
-from .._validation import as_tensor, check_gamma, check_indices, check_int, check_real, check_shape
+from .._validation import (as_tensor, broadcast_batch, check_finite_result, check_gamma, check_indices, check_int,
+                           check_memory, check_real, check_shape, check_stochastic)
 
 __all__ = ["softmax_kernel", "weighted_softmax_td", "empirical_kernel_matrices", "population_kernel",
            "contraction_constant"]
@@ -28,13 +31,23 @@ def softmax_kernel(features) -> torch.Tensor:
 
     ``features`` (..., n+1, d) for ``S_0..S_n``; returns (..., n+1, n): row ``j`` is the softmax over the sources
     ``i = 0..n-1`` of ``<x(S_j), x(S_i)>`` (the last state ``S_n`` is never a source, as the query column of the
-    prompt). Computed with a max-shifted softmax, so logits of 1e3 stay finite.
+    prompt). Computed with a max-shifted softmax, so logits of 1e3 stay finite; logits that overflow the dtype
+    (features of norm ~1e154 in float64) raise ``ValueError``. Memory: the (n+1) x n kernel is O(n^2) per batch
+    entry; above ``icrl_lib._validation.MAX_INTERMEDIATE_BYTES`` it is refused before anything is allocated.
     """
     x = as_tensor(features, "features")
     check_shape(x, "features", (None, None))
     if x.shape[-2] < 2:
         raise ValueError(f"features must have shape (..., n+1, d) with n >= 1; got {tuple(x.shape)}")
+    return _kernel(x)
+
+
+def _kernel(x: torch.Tensor) -> torch.Tensor:
+    n = x.shape[-2] - 1
+    check_memory(math.prod(x.shape[:-2]) * (n + 1) * n, x.dtype, "the (n+1) x n softmax kernel (O(n^2))",
+                 "features")
     logits = x @ x[..., :-1, :].transpose(-1, -2)          # (..., n+1, n)
+    check_finite_result(logits, "the logits <x(S_j), x(S_i)> of the softmax kernel", "scale down features")
     return torch.softmax(logits, dim=-1)
 
 
@@ -50,6 +63,11 @@ def weighted_softmax_td(features, rewards, gamma, alpha, n_iters: int, v0=None) 
 
     Returns ``(..., n_iters + 1, n + 1)``: entry ``[l, j]`` is ``v_l(S_j)``. All TD errors of one iteration use
     the old values: ``v_{l+1}(S_j) = v_l(S_j) + alpha sum_k K(S_{k-1}, S_j) delta_k(v_l)``.
+
+    Memory: it builds the (n+1) x n kernel of :func:`softmax_kernel`, O(n^2) per batch entry (8 (n+1) n bytes
+    in float64: 80 GB for n = 10^5); a kernel above ``icrl_lib._validation.MAX_INTERMEDIATE_BYTES`` (4 GiB) is
+    refused with ``ValueError`` before anything is allocated. A divergent step size (or logits that overflow)
+    raises ``ValueError`` instead of returning inf/NaN values.
     """
     g = check_gamma(gamma)
     a = check_real(alpha, "alpha")
@@ -62,20 +80,24 @@ def weighted_softmax_td(features, rewards, gamma, alpha, n_iters: int, v0=None) 
     if n < 1 or r.shape[-1] != n:
         raise ValueError(f"rewards must have shape (..., n) with n + 1 = {x.shape[-2]} the number of feature rows "
                          f"(n >= 1); got {tuple(r.shape)}")
-    K = softmax_kernel(x)
-    batch = torch.broadcast_shapes(x.shape[:-2], r.shape[:-1])
+    shapes, trailing = {"features": x.shape, "rewards": r.shape}, {"features": 2, "rewards": 1}
+    if v0 is not None:
+        v = as_tensor(v0, "v0", dtype=x.dtype)
+        check_shape(v, "v0", (n + 1,))
+        shapes["v0"], trailing["v0"] = v.shape, 1
+    batch = broadcast_batch(shapes, trailing)
+    K = _kernel(x)
     if v0 is None:
         v = torch.zeros(*batch, n + 1, dtype=x.dtype)
     else:
-        v = as_tensor(v0, "v0", dtype=x.dtype)
-        check_shape(v, "v0", (n + 1,))
-        v = v.expand(*torch.broadcast_shapes(batch, v.shape[:-1]), n + 1)
+        v = v.expand(*batch, n + 1)
     path = [v]
     for _ in range(L):
         delta = r + g * v[..., 1:] - v[..., :-1]              # (..., n): delta_k, k = 1..n
         v = v + a * (K @ delta.unsqueeze(-1)).squeeze(-1)
         path.append(v)
-    return torch.stack(torch.broadcast_tensors(*path), dim=-2)
+    out = torch.stack(torch.broadcast_tensors(*path), dim=-2)
+    return check_finite_result(out, "the weighted softmax TD values", "reduce alpha (the step size) or n_iters")
 
 
 def empirical_kernel_matrices(states, rewards, state_features) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor,
@@ -103,6 +125,7 @@ def empirical_kernel_matrices(states, rewards, state_features) -> tuple[torch.Te
     if s.dim() < 1 or s.shape[-1] < 2 or r.shape != s.shape[:-1] + (s.shape[-1] - 1,):
         raise ValueError(f"rewards must have shape (..., n) for states of shape (..., n+1); got {tuple(r.shape)} "
                          f"and {tuple(s.shape)}")
+    broadcast_batch({"states": s.shape, "state_features": phi.shape}, {"states": 1, "state_features": 2})
     onehot = torch.nn.functional.one_hot(s, S).to(phi.dtype)         # (..., n+1, S)
     src, nxt = onehot[..., :-1, :], onehot[..., 1:, :]
     counts = src.sum(-2)                                              # (..., S)
@@ -110,6 +133,7 @@ def empirical_kernel_matrices(states, rewards, state_features) -> tuple[torch.Te
     P_hat = (src.transpose(-1, -2) @ nxt) / safe.unsqueeze(-1)
     r_hat = (src.transpose(-1, -2) @ r.unsqueeze(-1)).squeeze(-1) / safe
     logits = phi @ phi.transpose(-1, -2)                              # (..., S, S)
+    check_finite_result(logits, "the logits <x_u, x_s>", "scale down state_features")
     logw = logits + torch.log(counts).unsqueeze(-2)                   # -inf at unvisited sources
     M_hat = torch.softmax(logw, dim=-1)
     return M_hat, P_hat, r_hat, counts
@@ -128,19 +152,23 @@ def population_kernel(mu, state_features) -> torch.Tensor:
         raise ValueError("mu must be a probability vector (non-negative, summing to 1 along the last axis)")
     phi = as_tensor(state_features, "state_features", dtype=m.dtype)
     check_shape(phi, "state_features", (m.shape[-1], None))
-    logw = phi @ phi.transpose(-1, -2) + torch.log(m).unsqueeze(-2)
+    broadcast_batch({"mu": m.shape, "state_features": phi.shape}, {"mu": 1, "state_features": 2})
+    logits = phi @ phi.transpose(-1, -2)
+    check_finite_result(logits, "the logits <x_s, x_s'>", "scale down state_features")
+    logw = logits + torch.log(m).unsqueeze(-2)
     return torch.softmax(logw, dim=-1)
 
 
 def contraction_constant(M_pi, gamma) -> torch.Tensor:
     """The constant ``C`` of [X26]'s Assumption 5.1: ``C = min_s M_pi(s, s) - (1 + gamma) / 2`` (chapter 8).
 
-    ``M_pi`` (..., S, S) from :func:`population_kernel`; returns (...). The assumption holds when ``C > 0``;
-    the paper's depth bound then decays like ``(1 - C)^L``.
+    ``M_pi`` (..., S, S) row-stochastic, from :func:`population_kernel`; returns (...). The assumption holds
+    when ``C > 0``; the paper's depth bound then decays like ``(1 - C)^L``.
     """
     g = check_gamma(gamma)
     M = as_tensor(M_pi, "M_pi")
     check_shape(M, "M_pi", (None, None))
     if M.shape[-1] != M.shape[-2]:
         raise ValueError(f"M_pi must be square (..., S, S); got {tuple(M.shape)}")
+    check_stochastic(M, "M_pi")
     return torch.diagonal(M, dim1=-2, dim2=-1).min(-1).values - (1 + g) / 2

@@ -12,8 +12,8 @@ from typing import NamedTuple
 import numpy as np
 import torch
 
-from .._validation import (as_tensor, check_gamma, check_indices, check_int, check_positive,
-                           check_probability, check_shape)
+from .._validation import (as_tensor, broadcast_batch, check_finite_result, check_gamma, check_indices, check_int,
+                           check_positive, check_probability, check_shape)
 from .control import ControlHistory, actor_critic_update_fn, actor_policy, in_context_control
 from .mdp import TabularMDP, check_policy
 from .sampling import sample_transitions
@@ -64,7 +64,7 @@ def td0_evaluation(mdp: TabularMDP, pi, n_steps: int, alpha, generator: torch.Ge
     check_shape(w, "w0", (d,))
     tr = sample_transitions(mdp, pi, n, generator, reset_prob=check_probability(reset_prob, "reset_prob"),
                             seed=seed)
-    batch = torch.broadcast_shapes(tr.s.shape[:-1], w.shape[:-1])
+    batch = broadcast_batch({"mdp and pi": tr.s.shape, "w0": w.shape}, {"mdp and pi": 1, "w0": 1})
     # The loop is over time (each step depends on the last); all MDPs move at once, on numpy for speed.
     Xn, g, a_np = X.to(_F64).numpy(), mdp.gamma, a.numpy()
     xs = Xn[tr.s.expand(*batch, n).reshape(-1, n).numpy()]            # (M, n, d)
@@ -72,11 +72,13 @@ def td0_evaluation(mdp: TabularMDP, pi, n_steps: int, alpha, generator: torch.Ge
     r = tr.r.expand(*batch, n).reshape(-1, n).numpy()
     W = np.empty((xs.shape[0], n + 1, d))
     W[:, 0] = w.to(_F64).expand(*batch, d).reshape(-1, d).numpy()
-    for t in range(n):
-        wt = W[:, t]
-        delta = r[:, t] + g * np.einsum("md,md->m", xn[:, t], wt) - np.einsum("md,md->m", xs[:, t], wt)
-        W[:, t + 1] = wt + a_np[t] * delta[:, None] * xs[:, t]
+    with np.errstate(over="ignore", invalid="ignore"):  # a divergent alpha is reported below, by name
+        for t in range(n):
+            wt = W[:, t]
+            delta = r[:, t] + g * np.einsum("md,md->m", xn[:, t], wt) - np.einsum("md,md->m", xs[:, t], wt)
+            W[:, t + 1] = wt + a_np[t] * delta[:, None] * xs[:, t]
     W_t = torch.from_numpy(W).to(X.dtype).reshape(*batch, n + 1, d)
+    check_finite_result(W_t, "the TD(0) weights", "reduce alpha (the step size)")
     return TDHistory(W_t, W_t @ X.T)
 
 
@@ -99,6 +101,8 @@ def batch_td_evaluation(x, x_next, rewards, gamma, alpha, n_iters: int, w0=None)
     path = [w]
     for _ in range(K):
         w = batch_td_update(w, x, x_next, rewards, gamma, C)
+        # a too-large alpha diverges: say so here rather than fail on a NaN w in the next iteration
+        check_finite_result(w, "the batch TD weights", "reduce alpha (the step size) or n_iters")
         path.append(w)
     return torch.stack(torch.broadcast_tensors(*path), dim=-2)
 
@@ -170,11 +174,7 @@ def actor_critic(mdp: TabularMDP, n_rounds: int, n_transitions: int, alpha: floa
     check_shape(w, "w0", (S,))
     theta = torch.zeros(S * A, dtype=_F64) if theta0 is None else as_tensor(theta0, "theta0", dtype=_F64)
     check_shape(theta, "theta0", (S * A,))
-    try:
-        batch = torch.broadcast_shapes(w.shape[:-1], theta.shape[:-1])
-    except RuntimeError as exc:
-        raise ValueError(f"w0 {tuple(w.shape)} and theta0 {tuple(theta.shape)} batch dimensions do not "
-                         "broadcast") from exc
+    batch = broadcast_batch({"w0": w.shape, "theta0": theta.shape}, {"w0": 1, "theta0": 1})
     params0 = torch.cat([w.expand(*batch, S), theta.expand(*batch, S * A)], dim=-1)
     update = actor_critic_update_fn(S, A, alpha, beta, mdp.gamma, temperature)
     return in_context_control(mdp, update, params0, n_rounds, n_transitions, actor_policy(S, A, temperature),

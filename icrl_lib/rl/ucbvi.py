@@ -20,8 +20,8 @@ from typing import NamedTuple
 
 import torch
 
-from .._validation import (as_generator, as_tensor, check_int, check_probability, check_real, check_shape,
-                           check_stochastic)
+from .._validation import (as_generator, as_tensor, broadcast_batch, check_finite_result, check_indices, check_int,
+                           check_memory, check_probability, check_real, check_shape, check_stochastic)
 
 __all__ = ["EpisodicMDP", "random_episodic_mdp", "ucbvi_bonus", "ucbvi_counts", "ucbvi_plan", "greedy_action",
            "UCBVIRun", "run_ucbvi", "TIE_TOL"]
@@ -88,6 +88,8 @@ def random_episodic_mdp(n_states: int, n_actions: int, horizon: int, seed=0, n_m
     S, A, H = check_int(n_states, "n_states"), check_int(n_actions, "n_actions"), check_int(horizon, "horizon")
     g = as_generator(seed, "seed")
     batch = () if n_mdps is None else (check_int(n_mdps, "n_mdps"),)
+    check_memory(math.prod(batch) * H * S * A * S, torch.float64, f"the (..., H, S, A, S) = {(*batch, H, S, A, S)} "
+                 "kernel", "n_states")
     e = -torch.log(torch.rand(batch + (H, S, A, S), generator=g, dtype=torch.float64))
     P = e / e.sum(-1, keepdim=True)
     r = torch.rand(batch + (H, S, A), generator=g, dtype=torch.float64)
@@ -97,8 +99,9 @@ def random_episodic_mdp(n_states: int, n_actions: int, horizon: int, seed=0, n_m
 def ucbvi_bonus(counts, horizon: int, n_states: int, n_actions: int, n_episodes: int, delta=0.1,
                 bonus_scale=2.0) -> torch.Tensor:
     """``b = c H sqrt(log(S A T / delta) / max(N, 1))`` with ``T = K H`` and ``c = bonus_scale`` (the paper's 2),
-    elementwise in ``counts`` (chapter 10)."""
+    elementwise in ``counts`` (any shape, >= 0) (chapter 10)."""
     N = as_tensor(counts, "counts")
+    _check_nonneg(N, "counts")
     H = check_int(horizon, "horizon")
     iota = math.log(check_int(n_states, "n_states") * check_int(n_actions, "n_actions") * check_int(
         n_episodes, "n_episodes") * H / _check_delta(delta))
@@ -106,6 +109,11 @@ def ucbvi_bonus(counts, horizon: int, n_states: int, n_actions: int, n_episodes:
     if c < 0:
         raise ValueError(f"bonus_scale must be >= 0; got {c}")
     return c * H * torch.sqrt(iota / N.clamp_min(1.0))
+
+
+def _check_nonneg(t: torch.Tensor, name: str) -> None:
+    if t.numel() and bool((t < 0).any()):
+        raise ValueError(f"{name} must be counts >= 0; got minimum {float(t.min()):.4g}")
 
 
 def _check_delta(delta) -> float:
@@ -123,14 +131,15 @@ def ucbvi_counts(h, s, a, r, s_next, horizon: int, n_states: int, n_actions: int
     """
     H, S, A = check_int(horizon, "horizon"), check_int(n_states, "n_states"), check_int(n_actions, "n_actions")
     r = as_tensor(r, "r")
+    if r.dim() < 1:
+        raise ValueError(f"r must have shape (..., n); got {tuple(r.shape)}")
     idx = {}
     for name, x, upper in (("h", h, H), ("s", s, S), ("a", a, A), ("s_next", s_next, S)):
-        t = torch.as_tensor(x)
-        if t.is_floating_point() or t.shape != r.shape:
-            raise ValueError(f"{name} must be integer indices of the shape of r {tuple(r.shape)}")
-        if t.numel() and (int(t.min()) < 0 or int(t.max()) >= upper):
-            raise ValueError(f"{name} must hold indices in [0, {upper - 1}]")
-        idx[name] = t.long()
+        t = check_indices(x, name, upper)            # rejects floats and booleans (read as 0/1 otherwise)
+        if t.shape != r.shape:
+            raise ValueError(f"{name} must be integer indices of the shape of r {tuple(r.shape)}; got "
+                             f"{tuple(t.shape)}")
+        idx[name] = t
     batch = r.shape[:-1]
     sa = (idx["h"] * S + idx["s"]) * A + idx["a"]
     sas = sa * S + idx["s_next"]
@@ -142,7 +151,8 @@ def ucbvi_counts(h, s, a, r, s_next, horizon: int, n_states: int, n_actions: int
 
 def ucbvi_plan(N_sas, N_sa, R, bonus):
     """UCB-VI's backward planning (chapter 10): ``N_sas`` (..., H, S, A, S), ``N_sa`` and ``R`` and ``bonus``
-    (..., H, S, A). Returns ``Q`` (..., H, S, A) and ``V`` (..., H + 1, S) with ``V[..., H, :] = 0``."""
+    (..., H, S, A); counts >= 0, leading dimensions broadcast. Returns ``Q`` (..., H, S, A) and ``V``
+    (..., H + 1, S) with ``V[..., H, :] = 0``."""
     N_sas = as_tensor(N_sas, "N_sas")
     check_shape(N_sas, "N_sas", (None, None, None, None))
     H, S, A = N_sas.shape[-4:-1]
@@ -151,10 +161,13 @@ def ucbvi_plan(N_sas, N_sa, R, bonus):
     b = as_tensor(bonus, "bonus", dtype=N_sas.dtype)
     for name, t in (("N_sa", N_sa), ("R", R), ("bonus", b)):
         check_shape(t, name, (H, S, A))
+    _check_nonneg(N_sas, "N_sas")
+    _check_nonneg(N_sa, "N_sa")
+    batch = broadcast_batch({"N_sas": N_sas.shape, "N_sa": N_sa.shape, "R": R.shape, "bonus": b.shape},
+                            {"N_sas": 4, "N_sa": 3, "R": 3, "bonus": 3})
     inv = 1.0 / N_sa.clamp_min(1.0)
     P_hat = N_sas * inv.unsqueeze(-1)
     r_hat = R * inv
-    batch = torch.broadcast_shapes(N_sas.shape[:-4], N_sa.shape[:-3], R.shape[:-3], b.shape[:-3])
     V = torch.zeros(batch + (H + 1, S), dtype=N_sas.dtype)
     Q = torch.zeros(batch + (H, S, A), dtype=N_sas.dtype)
     for h in reversed(range(H)):
@@ -165,10 +178,15 @@ def ucbvi_plan(N_sas, N_sa, R, bonus):
 
 
 def greedy_action(q, tol: float = TIE_TOL) -> torch.Tensor:
-    """The lowest action whose value is within ``tol`` of the maximum, for ``q`` (..., A) (chapter 10)."""
+    """The lowest action whose value is within ``tol`` (finite, >= 0) of the maximum, for ``q`` (..., A)
+    (chapter 10); returns (...) int64 in [0, A - 1]."""
     q = as_tensor(q, "q")
+    check_shape(q, "q", (None,))
+    t = check_real(tol, "tol")
+    if t < 0:  # a negative tol leaves no action near the maximum, and the result would be A (out of range)
+        raise ValueError(f"tol must be >= 0; got {t}")
     A = q.shape[-1]
-    near = q >= q.amax(-1, keepdim=True) - tol
+    near = q >= q.amax(-1, keepdim=True) - t
     return torch.where(near, torch.arange(A), A).amin(-1)
 
 
@@ -195,6 +213,12 @@ def run_ucbvi(mdp: EpisodicMDP, n_episodes: int, delta=0.1, generator=0, planner
         raise ValueError(f"mdp must be an EpisodicMDP; got {type(mdp).__name__}")
     K = check_int(n_episodes, "n_episodes")
     _check_delta(delta)
+    c = check_real(bonus_scale, "bonus_scale")
+    if c < 0:
+        raise ValueError(f"bonus_scale must be >= 0; got {c}")
+    if planner is not None and not callable(planner):
+        raise ValueError(f"planner must be None or a callable planner(h, s, a, r, s_next, k) -> Q; got "
+                         f"{type(planner).__name__}")
     g = as_generator(generator)
     H, S, A = mdp.horizon, mdp.n_states, mdp.n_actions
     batch = mdp.batch_shape
@@ -211,6 +235,10 @@ def run_ucbvi(mdp: EpisodicMDP, n_episodes: int, delta=0.1, generator=0, planner
             Q, _ = ucbvi_plan(N_sas, N_sa, R, ucbvi_bonus(N_sa, H, S, A, K, delta, bonus_scale))
         else:
             Q = planner(h_, s_, a_, r_, sn_, k)
+            if not isinstance(Q, torch.Tensor) or tuple(Q.shape[-3:]) != (H, S, A) or Q.dim() < 3:
+                raise ValueError(f"planner must return Q of shape (..., H, S, A) = (..., {H}, {S}, {A}); got "
+                                 f"{getattr(Q, 'shape', type(Q).__name__)} in episode {k}")
+            check_finite_result(Q.detach(), f"the planner's Q in episode {k}", "check the planner")
         Qs[..., k, :, :, :] = Q
         s = torch.multinomial(mdp.rho0.reshape(-1, S), 1, generator=g).reshape(batch)
         states[..., k, 0] = s
