@@ -14,9 +14,11 @@ from __future__ import annotations
 
 from typing import Iterable, Sequence
 
+import numpy as np
 import torch
 
-from .._validation import as_tensor, check_layer_inputs, check_shape
+from .._validation import as_tensor, check_finite_result, check_layer_inputs, check_shape
+from ._checks import check_bool, check_pairs
 
 __all__ = ["linear_self_attention", "apply_layers", "lsa_unchecked"]
 
@@ -50,15 +52,20 @@ def linear_self_attention(H, P, V, mask=False) -> torch.Tensor:
         mask: ``True`` removes the query column as a source ([W25]); a matrix ``M`` of shape
             ``(N+1, N+1)`` gives the general form ``H + (1/N) V H M (H^T P H)``.
 
-    Returns ``(..., D, N+1)`` in the common dtype of the inputs.
+    Returns ``(..., D, N+1)`` in the common dtype of the inputs; ``ValueError`` if it overflows (scale down
+    ``H``, ``P`` or ``V``).
     """
     H, P, V = check_layer_inputs(H, "H", {"P": P, "V": V})
     D, cols = H.shape[-2:]
-    if isinstance(mask, bool):
-        return lsa_unchecked(H, P, V, mask=mask)
-    M = as_tensor(mask, "mask", dtype=H.dtype)
-    check_shape(M, "mask", (cols, cols), batch=False)
-    return lsa_unchecked(H, P, V, mask=M)
+    if isinstance(mask, (bool, np.bool_)):
+        M = bool(mask)
+    elif isinstance(mask, (torch.Tensor, np.ndarray, list, tuple)):
+        M = as_tensor(mask, "mask", dtype=H.dtype)
+        check_shape(M, "mask", (cols, cols), batch=False)
+    else:  # a truthy string or int must not silently mean "masked"
+        raise ValueError(f"mask must be True, False or an ({cols}, {cols}) matrix; got {mask!r}")
+    return check_finite_result(lsa_unchecked(H, P, V, mask=M), "the attention output",
+                               "H, P or V is too large: rescale them")
 
 
 def apply_layers(H, layers: Sequence[tuple] | Iterable[tuple], mask=False) -> torch.Tensor:
@@ -66,12 +73,10 @@ def apply_layers(H, layers: Sequence[tuple] | Iterable[tuple], mask=False) -> to
 
     ``H`` (..., D, N+1); ``layers`` an iterable of ``(P, V)`` pairs, each (..., D, D); returns (..., D, N+1).
     """
-    layers = list(layers)
-    if not layers:
-        raise ValueError("layers must contain at least one (P, V) pair")
+    layers = check_pairs(layers, "layers")
+    if isinstance(mask, (bool, np.bool_, int, float, str)):
+        check_bool(mask, "mask")
     out = H
-    for i, pair in enumerate(layers):
-        if not isinstance(pair, (tuple, list)) or len(pair) != 2:
-            raise ValueError(f"layers[{i}] must be a (P, V) pair")
+    for pair in layers:
         out = linear_self_attention(out, pair[0], pair[1], mask=mask)
     return out

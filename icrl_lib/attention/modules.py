@@ -11,7 +11,8 @@ import math
 import torch
 from torch import nn
 
-from .._validation import as_tensor, check_int, check_real, check_shape
+from .._validation import as_generator, as_tensor, check_finite_result, check_int, check_real, check_shape
+from ._checks import check_bool, check_float_dtype, check_pairs
 from .linear import lsa_unchecked
 
 __all__ = ["LinearTransformer"]
@@ -27,24 +28,26 @@ class LinearTransformer(nn.Module):
         mask: remove the query column as a source ([W25]).
         init_gain: parameters start as ``N(0, init_gain^2 / D)`` entries (Xavier-normal with gain
             ``init_gain``, [W25] use 0.1), divided by ``L`` for separate layers.
-        seed: seed of the initialisation (a ``torch.Generator``; the global generator is not touched).
+        seed: seed of the initialisation, an int >= 0 or a ``torch.Generator`` (the global generator is not
+            touched).
         dtype: parameter dtype (float32 for training, float64 for exactness checks).
 
     Parameters ``P`` and ``V`` have shape ``(L', D, D)`` with ``L' = 1`` if shared else ``L``.
     """
 
     def __init__(self, dim: int, n_layers: int, shared: bool = True, mask: bool = True,
-                 init_gain: float = 0.1, seed: int = 0, dtype: torch.dtype = torch.float32):
+                 init_gain: float = 0.1, seed=0, dtype: torch.dtype = torch.float32):
         super().__init__()
         self.dim = check_int(dim, "dim")
         self.n_layers = check_int(n_layers, "n_layers")
         gain = check_real(init_gain, "init_gain")
         if gain < 0:
             raise ValueError(f"init_gain must be >= 0; got {gain}")
-        self.shared = bool(shared)
-        self.mask = bool(mask)
+        self.shared = check_bool(shared, "shared")
+        self.mask = check_bool(mask, "mask")
+        dtype = check_float_dtype(dtype)
         n_params = 1 if self.shared else self.n_layers
-        g = torch.Generator().manual_seed(check_int(seed, "seed", minimum=0))
+        g = as_generator(seed, "seed")
         std = gain / math.sqrt(self.dim) / (1 if self.shared else self.n_layers)
         self.P = nn.Parameter(torch.randn(n_params, dim, dim, generator=g, dtype=dtype) * std)
         self.V = nn.Parameter(torch.randn(n_params, dim, dim, generator=g, dtype=dtype) * std)
@@ -52,11 +55,11 @@ class LinearTransformer(nn.Module):
     @classmethod
     def from_layers(cls, layers, mask: bool = True, dtype: torch.dtype | None = None) -> "LinearTransformer":
         """A (separate-layer) transformer initialised at given ``[(P_1, V_1), ...]``, e.g. a construction (chapter 3)."""
-        layers = list(layers)
-        if not layers:
-            raise ValueError("layers must contain at least one (P, V) pair")
+        layers = check_pairs(layers, "layers")
+        check_bool(mask, "mask")
         P0 = as_tensor(layers[0][0], "layers[0][0]")
-        dtype = dtype or P0.dtype
+        dtype = P0.dtype if dtype is None else check_float_dtype(dtype)
+        check_shape(P0, "layers[0][0]", (None, None), batch=False)
         D = P0.shape[-1]
         model = cls(D, len(layers), shared=False, mask=mask, init_gain=0.0, dtype=dtype)
         with torch.no_grad():
@@ -75,11 +78,15 @@ class LinearTransformer(nn.Module):
         return [(self.P[i].detach().clone(), self.V[i].detach().clone()) for i in idx]
 
     def forward(self, Z: torch.Tensor) -> torch.Tensor:
-        """Apply the ``L`` layers to prompts ``Z`` of shape ``(..., D, N+1)`` (chapter 3)."""
+        """Apply the ``L`` layers to prompts ``Z`` of shape ``(..., D, N+1)`` (chapter 3).
+
+        ``Z`` may be any array (converted, cast to the parameters' dtype); ``ValueError`` for NaN input or an
+        output that overflows."""
+        Z = as_tensor(Z, "Z")
         if Z.dim() < 2 or Z.shape[-2] != self.dim or Z.shape[-1] < 2:
             raise ValueError(f"Z must have shape (..., {self.dim}, N+1) with N >= 1; got {tuple(Z.shape)}")
         Z = Z.to(self.P.dtype)
         for l in range(self.n_layers):
             i = 0 if self.shared else l
             Z = lsa_unchecked(Z, self.P[i], self.V[i], mask=self.mask)
-        return Z
+        return check_finite_result(Z, "the transformer output", "Z or the parameters are too large: rescale Z")

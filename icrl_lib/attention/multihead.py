@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import torch
 
-from .._validation import check_layer_inputs
+from .._validation import as_tensor, check_finite_result, check_layer_inputs, check_shape
+from ._checks import check_bool
 from .linear import lsa_unchecked
 
 __all__ = ["multihead_lsa", "multihead_lsa_unchecked"]
@@ -26,14 +27,16 @@ def multihead_lsa_unchecked(H: torch.Tensor, P: torch.Tensor, V: torch.Tensor, m
 
 def multihead_lsa(H, P, V, mask=False) -> torch.Tensor:
     """``H + (1/N) sum_m V_m H M (H^T P_m H)`` for prompts ``H`` (..., D, N+1) and heads ``P``, ``V``
-    (M, D, D) (chapter 11). ``mask=True`` removes the query column as a source, as in the one-head layer.
-    Returns (..., D, N+1) in the common dtype."""
-    P = torch.as_tensor(P)
-    V = torch.as_tensor(V)
+    (M, D, D), M >= 1 (chapter 11). ``mask=True`` removes the query column as a source, as in the one-head layer.
+    Every head is checked (shape, finiteness). Returns (..., D, N+1) in ``H``'s dtype; ``ValueError`` if it
+    overflows."""
+    H, = check_layer_inputs(H, "H", {})
+    D = H.shape[-2]
+    P = as_tensor(P, "P", dtype=H.dtype)
+    V = as_tensor(V, "V", dtype=H.dtype)
     if P.dim() != 3 or V.dim() != 3 or P.shape != V.shape:
         raise ValueError(f"P and V must have the same shape (M, D, D); got {tuple(P.shape)} and {tuple(V.shape)}")
-    H, _, _ = check_layer_inputs(H, "H", {"P": P[0], "V": V[0]})
-    P, V = P.to(H.dtype), V.to(H.dtype)
-    if not isinstance(mask, bool):
-        raise ValueError("mask must be a bool")
-    return multihead_lsa_unchecked(H, P, V, mask=mask)
+    check_shape(P, "P", (None, D, D), batch=False)
+    mask = check_bool(mask, "mask")
+    return check_finite_result(multihead_lsa_unchecked(H, P, V, mask=mask), "the attention output",
+                               "H, P or V is too large: rescale them")

@@ -9,15 +9,21 @@ where entry ``(i, j)`` of ``Z^T A Z`` is the logit of source ``i`` for destinati
 the sources ``i`` of each column ``j``, and ``M = -inf`` on the query's source row (so the query receives an
 update but is never read). The masked row is dropped rather than set to ``-inf``, and the softmax is
 max-shifted, so logits of 1e3 give finite outputs.
+
+Memory: a layer forms the (N, N+1) logit matrix of every prompt and head, ``O(B N^2)`` entries; the checked
+functions refuse it above ``icrl_lib._validation.MAX_INTERMEDIATE_BYTES`` before allocating.
 """
 from __future__ import annotations
 
 import math
+from math import prod
 
 import torch
 from torch import nn
 
-from .._validation import as_tensor, check_int, check_layer_inputs, check_real
+from .._validation import (as_generator, as_tensor, check_finite_result, check_int, check_layer_inputs, check_memory,
+                           check_real, check_shape)
+from ._checks import check_bool, check_float_dtype, check_pairs
 
 __all__ = ["softmax_attention", "softmax_attention_unchecked", "column_shift", "SoftmaxTransformer"]
 
@@ -25,7 +31,8 @@ __all__ = ["softmax_attention", "softmax_attention_unchecked", "column_shift", "
 def softmax_attention_unchecked(Z: torch.Tensor, A: torch.Tensor, V: torch.Tensor) -> torch.Tensor:
     """:func:`softmax_attention` without input checks (the training hot path; chapter 8).
 
-    ``Z`` (..., D, N+1), ``A`` and ``V`` (..., D, D), one dtype. Returns (..., D, N+1).
+    ``Z`` (..., D, N+1), ``A`` and ``V`` (..., D, D), one dtype. Returns (..., D, N+1). ``O(B N^2)`` memory,
+    not checked here.
     """
     return Z + _update(Z, A, V)
 
@@ -46,20 +53,40 @@ def softmax_attention(Z, A, V) -> torch.Tensor:
         V: value matrix (..., D, D).
 
     The query column is masked as a source (``M = -inf`` on its row). Returns (..., D, N+1) in ``Z``'s dtype.
+
+    Memory ``O(B N^2)`` (the logits, B the batch size): refused with the size it would need above
+    ``MAX_INTERMEDIATE_BYTES``. Logits that overflow to inf (``Z`` or ``A`` far too large) raise ``ValueError``
+    instead of returning NaN.
     """
     Z, A, V = check_layer_inputs(Z, "Z", {"A": A, "V": V}, sources="sources")
-    return softmax_attention_unchecked(Z, A, V)
+    _check_logit_memory(Z, A, 1)
+    return check_finite_result(softmax_attention_unchecked(Z, A, V), "the attention output",
+                               "Z, A or V is too large (the logits overflow): rescale them")
 
 
-def column_shift(Z: torch.Tensor, from_row: int, to_row: int, scale: float) -> torch.Tensor:
+def _check_logit_memory(Z: torch.Tensor, A: torch.Tensor, n_heads: int) -> None:
+    N = Z.shape[-1] - 1
+    batch = torch.broadcast_shapes(Z.shape[:-2], A.shape[:-2])
+    check_memory(prod(batch) * n_heads * N * (N + 1), Z.dtype, f"the ({N}, {N + 1}) logit matrices", "Z")
+
+
+def column_shift(Z, from_row: int, to_row: int, scale: float) -> torch.Tensor:
     """The fixed shift step: row ``to_row`` of column ``j`` becomes ``scale * Z[from_row, j+1]`` (chapter 8).
 
-    ``Z`` (..., D, N+1); the last column's entry becomes 0 (it has no successor). This is the right
-    multiplication of one row by a column-shift matrix; no parameters. Returns a new (..., D, N+1) tensor.
+    ``Z`` (..., D, N+1) (any array); ``from_row``, ``to_row`` ints in ``[0, D-1]``; ``scale`` a finite real. The
+    last column's entry becomes 0 (it has no successor). This is the right multiplication of one row by a
+    column-shift matrix; no parameters. Returns a new (..., D, N+1) tensor.
     """
+    Z = as_tensor(Z, "Z")
+    check_shape(Z, "Z", (None, None))
     D = Z.shape[-2]
-    if not (0 <= from_row < D and 0 <= to_row < D):
+    from_row, to_row = check_int(from_row, "from_row", 0), check_int(to_row, "to_row", 0)
+    if not (from_row < D and to_row < D):
         raise ValueError(f"from_row and to_row must be row indices in [0, {D - 1}]; got {from_row}, {to_row}")
+    return _shift(Z, from_row, to_row, check_real(scale, "scale"))
+
+
+def _shift(Z: torch.Tensor, from_row: int, to_row: int, scale: float) -> torch.Tensor:
     shifted = torch.cat([Z[..., from_row, 1:] * scale, torch.zeros_like(Z[..., from_row, :1])], -1)
     return torch.cat([Z[..., :to_row, :], shifted.unsqueeze(-2), Z[..., to_row + 1:, :]], -2)
 
@@ -89,11 +116,11 @@ class SoftmaxTransformer(nn.Module):
                  param_masks: dict | None = None, init_scale: float = 0.1, generator=0,
                  dtype: torch.dtype = torch.float32):
         super().__init__()
-        from .._validation import as_generator
         self.dim = check_int(dim, "dim")
         self.n_layers = check_int(n_layers, "n_layers")
         self.n_heads = check_int(n_heads, "n_heads")
-        self.shared = bool(shared)
+        self.shared = check_bool(shared, "shared")
+        dtype = check_float_dtype(dtype)
         scale = check_real(init_scale, "init_scale")
         if scale < 0:
             raise ValueError(f"init_scale must be >= 0; got {scale}")
@@ -110,7 +137,9 @@ class SoftmaxTransformer(nn.Module):
         std = scale / math.sqrt(dim)
         self.A = nn.Parameter(torch.randn(n_sets, self.n_heads, dim, dim, generator=gen, dtype=dtype) * std)
         self.V = nn.Parameter(torch.randn(n_sets, self.n_heads, dim, dim, generator=gen, dtype=dtype) * std)
-        masks = param_masks or {}
+        masks = {} if param_masks is None else param_masks
+        if not isinstance(masks, dict):
+            raise ValueError(f"param_masks must be None or a dict {{'A': mask, 'V': mask}}; got {type(masks).__name__}")
         if set(masks) - {"A", "V"}:
             raise ValueError(f"param_masks keys must be 'A' and/or 'V'; got {sorted(masks)}")
         for key in ("A", "V"):
@@ -130,29 +159,40 @@ class SoftmaxTransformer(nn.Module):
     @classmethod
     def from_heads(cls, heads, n_layers: int, shift=None, dtype: torch.dtype | None = None) -> "SoftmaxTransformer":
         """A shared-layer transformer whose heads are the given ``[(A_1, V_1), ...]`` (e.g. a construction; chapter 8)."""
-        heads = list(heads)
-        if not heads:
-            raise ValueError("heads must contain at least one (A, V) pair")
+        heads = check_pairs(heads, "heads", what="(A, V) pair")
         A0 = as_tensor(heads[0][0], "heads[0][0]")
-        dtype = dtype or A0.dtype
+        check_shape(A0, "heads[0][0]", (None, None), batch=False)
+        dtype = A0.dtype if dtype is None else check_float_dtype(dtype)
         D = A0.shape[-1]
         model = cls(D, n_layers, n_heads=len(heads), shared=True, shift=shift, init_scale=0.0, dtype=dtype)
         with torch.no_grad():
             for h, (A, V) in enumerate(heads):
-                model.A[0, h] = as_tensor(A, f"heads[{h}][0]", dtype=dtype)
-                model.V[0, h] = as_tensor(V, f"heads[{h}][1]", dtype=dtype)
+                for k, (name, m) in enumerate((("A", A), ("V", V))):
+                    m = as_tensor(m, f"heads[{h}][{k}]", dtype=dtype)
+                    check_shape(m, f"heads[{h}][{k}]", (D, D), batch=False)
+                    getattr(model, name)[0, h] = m
         return model
 
     def layer_params(self, layer: int) -> tuple[torch.Tensor, torch.Tensor]:
-        """The masked ``(A, V)`` of layer ``layer``, each (n_heads, D, D) (chapter 8)."""
+        """The masked ``(A, V)`` of layer ``layer`` (an int in ``[0, n_layers - 1]``), each (n_heads, D, D)
+        (chapter 8)."""
+        layer = check_int(layer, "layer", 0)
+        if layer >= self.n_layers:
+            raise ValueError(f"layer must be in [0, {self.n_layers - 1}]; got {layer}")
         i = 0 if self.shared else layer
         return self.A[i] * self.mask_A, self.V[i] * self.mask_V
 
     def forward(self, Z: torch.Tensor, return_all: bool = False) -> torch.Tensor:
-        """Apply the ``L`` layers to ``Z`` (..., D, N+1); with ``return_all`` stack every layer (..., L+1, D, N+1)."""
-        if Z.shape[-2] != self.dim or Z.shape[-1] < 2:
+        """Apply the ``L`` layers to ``Z`` (..., D, N+1); with ``return_all`` stack every layer (..., L+1, D, N+1).
+
+        ``Z`` may be any array (converted, cast to the parameters' dtype). Memory ``O(B N^2)`` per head (refused
+        above ``MAX_INTERMEDIATE_BYTES``); ``ValueError`` if the logits or the output overflow."""
+        Z = as_tensor(Z, "Z")
+        if Z.dim() < 2 or Z.shape[-2] != self.dim or Z.shape[-1] < 2:
             raise ValueError(f"Z must have shape (..., {self.dim}, N+1) with N >= 1; got {tuple(Z.shape)}")
+        return_all = check_bool(return_all, "return_all")
         Z = Z.to(self.A.dtype)
+        _check_logit_memory(Z, Z[..., :1, :1], 1)
         path = [Z]
         for layer in range(self.n_layers):
             A, V = self.layer_params(layer)
@@ -160,7 +200,9 @@ class SoftmaxTransformer(nn.Module):
             for h in range(self.n_heads):
                 out = out + _update(Z, A[h], V[h])
             if self.shift is not None:
-                out = column_shift(out, *self.shift)
+                out = _shift(out, *self.shift)
             Z = out
             path.append(Z)
+        check_finite_result(Z, "the transformer output", "Z or the parameters are too large (the logits "
+                            "overflow): rescale Z")
         return torch.stack(path, dim=-3) if return_all else Z

@@ -22,12 +22,15 @@ from __future__ import annotations
 import math
 from typing import NamedTuple
 
+import numpy as np
 import torch
 
-from .._validation import as_tensor, check_int, check_positive, check_real, check_shape
+from .._validation import (as_tensor, broadcast_batch, check_finite_result, check_indices, check_int, check_memory,
+                           check_positive, check_real, check_shape)
+from ..attention._checks import check_bool, check_float_dtype
 from ..attention.relu import relu_mlp
 from .layout import PromptLayout
-from .ridge import ridge_forward, ridge_gd_construction, ridge_layout, ridge_prompt
+from .ridge import check_momentum, check_ridge_layout, ridge_forward, ridge_gd_construction, ridge_layout, ridge_prompt
 
 __all__ = ["LinUCBConstruction", "linucb_layout", "linucb_prompt", "linucb_construction", "linucb_forward",
            "linucb_readout", "sqrt_relu_coefficients", "sqrt_relu", "transformer_linucb_expert",
@@ -52,7 +55,8 @@ def linucb_layout(d: int, n_arms: int, nesterov: bool = False) -> PromptLayout:
     """The ridge layout with ``A`` queries (the arms), their solves, and the rows ``u`` (A) and ``v`` (A)
     (chapter 10). ``D = 4 + 2d + 2Ad + 2A`` (plus ``d + Ad`` with Nesterov)."""
     A = check_int(n_arms, "n_arms")
-    return ridge_layout(d, n_queries=A, solve_queries=True, nesterov=nesterov, extra=(("u", A), ("v", A)))
+    return ridge_layout(d, n_queries=A, solve_queries=True, nesterov=check_bool(nesterov, "nesterov"),
+                        extra=(("u", A), ("v", A)))
 
 
 def _arms_of(layout: PromptLayout) -> int:
@@ -69,21 +73,19 @@ def linucb_prompt(arms, actions, rewards, layout: PromptLayout | None = None) ->
     arms = as_tensor(arms, "arms")
     check_shape(arms, "arms", (None, None))
     A, d = arms.shape[-2:]
-    layout = linucb_layout(d, A) if layout is None else layout
+    layout = linucb_layout(d, A) if layout is None else check_ridge_layout(layout, needs=("q",))
     if layout.size("a") != d or _arms_of(layout) != A:
         raise ValueError(f"arms must have shape (..., {_arms_of(layout)}, {layout.size('a')}) for this layout; "
                          f"got {tuple(arms.shape)}")
-    if not isinstance(actions, torch.Tensor):
-        actions = torch.as_tensor(actions)
-    if actions.is_floating_point() or actions.is_complex() or actions.dtype == torch.bool:
-        raise ValueError(f"actions must hold integer arm indices; got dtype {actions.dtype}")
-    actions = actions.long()
-    if actions.dim() < 1 or (actions.numel() and (int(actions.min()) < 0 or int(actions.max()) >= A)):
-        raise ValueError(f"actions must have shape (..., t) with indices in [0, {A - 1}]")
+    if not isinstance(actions, torch.Tensor) and np.asarray(actions).size == 0:
+        actions = torch.zeros(np.asarray(actions).shape, dtype=torch.long)   # an empty list: no rounds yet
+    actions = check_indices(actions, "actions", A)
+    if actions.dim() < 1:
+        raise ValueError(f"actions must have shape (..., t) (t >= 0 rounds); got {tuple(actions.shape)}")
     rewards = as_tensor(rewards, "rewards", dtype=arms.dtype)
     if rewards.shape != actions.shape:
         raise ValueError(f"rewards must have the shape of actions {tuple(actions.shape)}; got {tuple(rewards.shape)}")
-    batch = torch.broadcast_shapes(arms.shape[:-2], actions.shape[:-1])
+    batch = broadcast_batch({"arms": arms.shape, "actions": actions.shape}, {"arms": 2, "actions": 1})
     arms_b = arms.expand(batch + (A, d))
     idx = actions.expand(batch + actions.shape[-1:]).unsqueeze(-1).expand(batch + (actions.shape[-1], d))
     X = torch.gather(arms_b, -2, idx)
@@ -95,6 +97,7 @@ def sqrt_relu_coefficients(width: int, u_min, u_max, dtype: torch.dtype = torch.
     linear interpolant of ``sqrt`` at ``0, u_min, ..., u_max`` (``width - 1`` geometric knots), chapter 10.
     ``f`` is exact at the knots, continues linearly above ``u_max`` and is 0 for ``u <= 0``."""
     W = check_int(width, "width", minimum=2)
+    dtype = check_float_dtype(dtype)
     lo, hi = check_positive(u_min, "u_min"), check_positive(u_max, "u_max")
     if not lo < hi:
         raise ValueError(f"u_min must be < u_max; got {lo}, {hi}")
@@ -106,15 +109,25 @@ def sqrt_relu_coefficients(width: int, u_min, u_max, dtype: torch.dtype = torch.
 
 
 def sqrt_relu(u, knots, coefs) -> torch.Tensor:
-    """``sum_m c_m ReLU(u - t_m)`` elementwise (the MLP's square root; chapter 10)."""
+    """``sum_m c_m ReLU(u - t_m)`` elementwise (the MLP's square root; chapter 10): ``u`` any shape, ``knots`` and
+    ``coefs`` (W,) from :func:`sqrt_relu_coefficients`. Returns the shape of ``u``."""
     u = as_tensor(u, "u")
-    return (torch.relu(u.unsqueeze(-1) - knots.to(u.dtype)) * coefs.to(u.dtype)).sum(-1)
+    knots = as_tensor(knots, "knots", dtype=u.dtype)
+    check_shape(knots, "knots", (None,), batch=False)
+    coefs = as_tensor(coefs, "coefs", dtype=u.dtype)
+    check_shape(coefs, "coefs", knots.shape, batch=False)
+    return check_finite_result((torch.relu(u.unsqueeze(-1) - knots) * coefs).sum(-1), "sqrt_relu(u)",
+                               "u or coefs is too large: rescale them")
 
 
 def linucb_default_momentum(d: int, lam, horizon: int, eta=None) -> float:
     """``beta = (sqrt(kappa) - 1) / (sqrt(kappa) + 1)`` with the worst-case condition number
-    ``kappa = (lam + d) (T + 1) / lam`` of ``A_t / (t + 1)`` for arms in ``[-1, 1]^d`` (chapter 10)."""
+    ``kappa = (lam + d) (T + 1) / lam`` of ``A_t / (t + 1)`` for arms in ``[-1, 1]^d`` (chapter 10). ``eta``
+    (the step, > 0 if given) does not enter this worst-case bound; it is accepted for symmetry with
+    :func:`linucb_construction`."""
     lam = check_positive(lam, "lam")
+    if eta is not None:
+        check_positive(eta, "eta")
     kappa = (lam + check_int(d, "d")) * (check_int(horizon, "horizon") + 1) / lam
     return (math.sqrt(kappa) - 1) / (math.sqrt(kappa) + 1)
 
@@ -127,16 +140,32 @@ def linucb_construction(d: int, n_arms: int, n_layers: int, alpha=1.0, lam=1.0, 
     ``n_layers`` GD layers with step ``eta`` (default ``1 / (lam + d)``, below ``1 / lambda_max(A_t / (t+1))``)
     and optional Nesterov ``momentum``; the score layer; the square-root MLP with ``width`` ReLUs per arm on
     ``[u_min, u_max]`` (default ``u_max = d / lam``, the largest ``a^T A^{-1} a``, and ``u_min = u_max / 1e4``).
+    ``alpha >= 0`` (the exploration bonus), ``momentum`` in [0, 1) or None.
+
+    Memory: the layers hold ``O(A^3 d^2)`` entries (up to ``4A + 4`` heads of (D, D) matrices, ``D = O(A d)``),
+    refused above ``MAX_INTERMEDIATE_BYTES``.
     """
     d, A = check_int(d, "d"), check_int(n_arms, "n_arms")
+    L = check_int(n_layers, "n_layers")
     alpha = check_real(alpha, "alpha")
+    if alpha < 0:
+        raise ValueError(f"alpha must be >= 0 (the weight of the exploration bonus); got {alpha}")
     lam, tau = check_positive(lam, "lam"), check_positive(tau, "tau")
     eta = 1.0 / (lam + d) if eta is None else check_positive(eta, "eta")
+    if momentum is not None:
+        check_momentum(momentum)
+    check_int(width, "width", minimum=2)
+    dtype = check_float_dtype(dtype)
     u_max = d / lam if u_max is None else check_positive(u_max, "u_max")
     u_min = u_max * 1e-4 if u_min is None else check_positive(u_min, "u_min")
+    if not u_min < u_max:
+        raise ValueError(f"u_min must be < u_max; got {u_min}, {u_max}")
     layout = linucb_layout(d, A, nesterov=momentum is not None)
-    gd = ridge_gd_construction(d, eta, lam, n_layers, layout=layout, penalty="scaled", momentum=momentum, dtype=dtype)
-    D, R = layout.dim, layout.rows
+    D = layout.dim
+    check_memory(3 * (4 * A + 4) * D * D, dtype, f"the ReLU-attention heads of ({D}, {D}) matrices",
+                 "n_arms (and d)")
+    gd = ridge_gd_construction(d, eta, lam, L, layout=layout, penalty="scaled", momentum=momentum, dtype=dtype)
+    R = layout.rows
     ONE = R("pos").start
     a, q, w, x, u, v = R("a"), R("q"), R("w"), R("x"), R("u"), R("v")
     eye = torch.eye(d, dtype=dtype)
@@ -166,8 +195,9 @@ def linucb_construction(d: int, n_arms: int, n_layers: int, alpha=1.0, lam=1.0, 
 
 
 def linucb_forward(H, construction: LinUCBConstruction) -> torch.Tensor:
-    """Run the constructed transformer on a prompt (..., D, N) (chapter 10): GD layers, score layer, MLP."""
-    c = construction
+    """Run the constructed transformer on a prompt (..., D, N) (chapter 10): GD layers, score layer, MLP.
+    ``ValueError`` if the output overflows (rescale the prompt)."""
+    c = _check_construction(construction)
     H = as_tensor(H, "H")
     check_shape(H, "H", (c.layout.dim, None))
     H = ridge_forward(H, list(c.gd_layers) + [c.score_layer])
@@ -175,10 +205,19 @@ def linucb_forward(H, construction: LinUCBConstruction) -> torch.Tensor:
     return relu_mlp(H, W1, W2, b1)
 
 
+def _check_construction(construction) -> LinUCBConstruction:
+    if not isinstance(construction, LinUCBConstruction):
+        raise ValueError(f"construction must be a LinUCBConstruction (linucb_construction); got "
+                         f"{type(construction).__name__}")
+    return construction
+
+
 def linucb_readout(H, construction: LinUCBConstruction, all_tokens: bool = False, scores: bool = False
                    ) -> torch.Tensor:
     """The policy ``softmax(v / tau)`` (..., A) of the last column, or (..., N, A) of every column; with
     ``scores=True`` the scores ``v`` themselves (chapter 10)."""
+    construction = _check_construction(construction)
+    all_tokens, scores = check_bool(all_tokens, "all_tokens"), check_bool(scores, "scores")
     H = as_tensor(H, "H")
     check_shape(H, "H", (construction.layout.dim, None))
     v = H[..., construction.layout.rows("v"), :].transpose(-1, -2)
@@ -203,6 +242,5 @@ def transformer_linucb_expert(construction: LinUCBConstruction):
     """The constructed transformer as a bandit expert ``(bandit, actions, rewards, generator=None) -> probs (B, A)``
     (the ``icrl_lib.rl`` experts' signature), so ``run_bandit(bandit, expert, T, g)`` deploys it (chapter 10).
     ``bandit.features`` (B, A, d) must match the construction's ``d`` and ``A``."""
-    if not isinstance(construction, LinUCBConstruction):
-        raise ValueError(f"construction must be a LinUCBConstruction; got {type(construction).__name__}")
+    _check_construction(construction)
     return _TransformerExpert(construction, f"transformer_linucb(L={len(construction.gd_layers)})")

@@ -27,7 +27,9 @@ from numbers import Real
 import numpy as np
 import torch
 
-from .._validation import (as_tensor, broadcast_batch, check_int, check_positive, check_real, check_shape)
+from .._validation import (as_tensor, broadcast_batch, check_finite_result, check_int, check_positive, check_real,
+                           check_shape)
+from ..attention._checks import check_bool, check_float_dtype
 from .layout import PromptLayout, assemble, render_blocks
 
 __all__ = ["regression_layout", "regression_prompt", "regression_readout", "step_matrix", "gd_blocks",
@@ -88,7 +90,9 @@ def regression_readout(Z, sign: float = 1.0) -> torch.Tensor:
 
 def step_matrix(eta, d: int, dtype=torch.float64) -> torch.Tensor:
     """``eta`` as a (d, d) preconditioner ``Gamma`` (chapter 2): a positive scalar gives ``eta I``, a matrix is
-    used as it is; ``ValueError`` naming ``eta`` otherwise."""
+    used as it is; ``ValueError`` naming ``eta`` otherwise. ``d >= 1``; ``dtype`` floating."""
+    d = check_int(d, "d")
+    dtype = check_float_dtype(dtype)
     if (isinstance(eta, (torch.Tensor, np.ndarray)) and eta.ndim == 0) or isinstance(eta, (Real, np.number)):
         if isinstance(eta, np.ndarray):
             eta = eta[()]
@@ -101,8 +105,27 @@ def step_matrix(eta, d: int, dtype=torch.float64) -> torch.Tensor:
 def gd_blocks(Gamma, sign=1) -> dict:
     """The GD layer as a block table on :func:`regression_layout` (chapter 2): ``P[x, x] = Gamma^T``,
     ``V[y, y] = sign`` (``+1``, or ``-1`` for [vO23]'s residual form). ``Gamma`` is a d x d matrix (torch,
-    sympy ``Matrix`` or ``MatrixSymbol``)."""
+    sympy ``Matrix`` or ``MatrixSymbol``); ``sign`` is ``+1`` or ``-1``."""
+    Gamma = _check_gamma_matrix(Gamma)
+    s = check_real(sign, "sign")
+    if s not in (1.0, -1.0):
+        raise ValueError(f"sign must be +1 or -1; got {sign!r}")
     return {("P", "x", "x"): Gamma.T, ("V", "y", "y"): sign}
+
+
+def _check_gamma_matrix(Gamma, name: str = "Gamma"):
+    """A square matrix: numeric (converted to a finite torch tensor) or symbolic (sympy, kept as it is)."""
+    if isinstance(Gamma, (torch.Tensor, np.ndarray, list, tuple)):
+        G = as_tensor(Gamma, name)
+        if G.dim() != 2 or G.shape[0] != G.shape[1] or G.shape[0] < 1:
+            raise ValueError(f"{name} must be a square (d, d) matrix; got shape {tuple(G.shape)}")
+        return G
+    shape = getattr(Gamma, "shape", None)
+    if not hasattr(Gamma, "T") or not isinstance(shape, tuple) or len(shape) != 2:
+        raise ValueError(f"{name} must be a (d, d) matrix (torch, numpy or sympy); got {type(Gamma).__name__}")
+    if bool(shape[0] != shape[1]):  # sympy sizes may be symbols: d != d is False
+        raise ValueError(f"{name} must be a square (d, d) matrix; got shape {shape}")
+    return Gamma
 
 
 def gd_construction(d: int, eta=1.0, residual: bool = False, dtype: torch.dtype = torch.float64
@@ -118,6 +141,7 @@ def gd_construction(d: int, eta=1.0, residual: bool = False, dtype: torch.dtype 
     stacking L such layers with ``mask=True`` gives L gradient steps.
     """
     d = check_int(d, "d")
+    residual = check_bool(residual, "residual")
     G = step_matrix(eta, d, dtype)
     return render_blocks(regression_layout(d), gd_blocks(G, -1 if residual else 1), dtype)
 
@@ -137,7 +161,8 @@ def gd_step(X, y, eta=1.0, w0=None) -> torch.Tensor:
     broadcast_batch({"X": X.shape, "y": y.shape, "w0": w0.shape}, {"X": 2, "y": 1, "w0": 1})
     residual = (X @ w0.unsqueeze(-1)).squeeze(-1) - y
     grad = (residual.unsqueeze(-1) * X).mean(-2)
-    return w0 - (G @ grad.unsqueeze(-1)).squeeze(-1)
+    return check_finite_result(w0 - (G @ grad.unsqueeze(-1)).squeeze(-1), "the step w_1",
+                               "X, y, w0 or eta is too large: rescale them")
 
 
 def gd_step_prediction(X, y, x_query, eta=1.0, w0=None) -> torch.Tensor:
@@ -146,8 +171,9 @@ def gd_step_prediction(X, y, x_query, eta=1.0, w0=None) -> torch.Tensor:
     w1 = gd_step(X, y, eta=eta, w0=w0)
     xq = as_tensor(x_query, "x_query", dtype=w1.dtype)
     check_shape(xq, "x_query", (w1.shape[-1],))
-    broadcast_batch({"w1": w1.shape, "x_query": xq.shape}, {"w1": 1, "x_query": 1})
-    return (w1 * xq).sum(-1)
+    broadcast_batch({"X, y, w0": w1.shape, "x_query": xq.shape}, {"X, y, w0": 1, "x_query": 1})
+    return check_finite_result((w1 * xq).sum(-1), "the prediction w_1^T x_q",
+                               "x_query, X, y, w0 or eta is too large: rescale them")
 
 
 # --- parameter in the prompt (the layout of chapters 4-5) -------------------------------------------
@@ -179,7 +205,8 @@ def param_readout(H) -> torch.Tensor:
 
 def gd_param_blocks(Gamma) -> dict:
     """The parameter-layout GD layer as a block table on :func:`param_layout` (chapter 2):
-    ``P[x, w] = -I``, ``P[y, one] = 1``, ``V[w, x] = Gamma`` (a d x d matrix)."""
+    ``P[x, w] = -I``, ``P[y, one] = 1``, ``V[w, x] = Gamma`` (a d x d matrix: torch, numpy or sympy)."""
+    Gamma = _check_gamma_matrix(Gamma)
     return {("P", "x", "w"): -1, ("P", "y", "one"): 1, ("V", "w", "x"): Gamma}
 
 

@@ -29,11 +29,14 @@ iterates of the solves ``H x_k = q_k``) and ``x_prev``. Heads of one layer (ours
 """
 from __future__ import annotations
 
+from math import prod
 from typing import NamedTuple
 
 import torch
 
-from .._validation import as_tensor, broadcast_batch, check_int, check_real, check_shape
+from .._validation import (as_tensor, broadcast_batch, check_finite_result, check_int, check_memory, check_positive,
+                           check_real, check_shape)
+from ..attention._checks import check_bool, check_float_dtype, check_pairs
 from ..attention.relu import causal_average_weights
 from .layout import PromptLayout
 
@@ -62,8 +65,13 @@ def ridge_layout(d: int, n_queries: int = 1, solve_queries: bool = False, nester
     """
     d = check_int(d, "d")
     m = check_int(n_queries, "n_queries", minimum=0)
+    solve_queries = check_bool(solve_queries, "solve_queries")
+    nesterov = check_bool(nesterov, "nesterov")
     if solve_queries and m == 0:
         raise ValueError("solve_queries needs n_queries >= 1")
+    if not isinstance(extra, (tuple, list)) or not all(
+            isinstance(b, (tuple, list)) and len(b) == 2 and isinstance(b[0], str) for b in extra):
+        raise ValueError(f"extra must be a tuple of (name, size) blocks; got {extra!r}")
     blocks = [("a", d), ("r", 1), ("pos", 3)]
     if m:
         blocks.append(("q", m * d))
@@ -77,6 +85,18 @@ def ridge_layout(d: int, n_queries: int = 1, solve_queries: bool = False, nester
     for name, size in extra:
         blocks.append((name, check_int(size, f"extra[{name!r}]")))
     return PromptLayout(tuple(blocks), 3)
+
+
+def check_ridge_layout(layout, name: str = "layout", needs: tuple = ()) -> PromptLayout:
+    """A :func:`ridge_layout` (a ``PromptLayout`` with the blocks ``a, r, pos, w`` and ``needs``); ``ValueError``
+    naming ``name`` otherwise."""
+    if not isinstance(layout, PromptLayout):
+        raise ValueError(f"{name} must be a PromptLayout from ridge_layout; got {type(layout).__name__}")
+    missing = [b for b in ("a", "r", "pos", "w") + tuple(needs) if b not in layout.names]
+    if missing:
+        raise ValueError(f"{name} must be a ridge layout (ridge_layout) with blocks {missing}; got blocks "
+                         f"{list(layout.names)}")
+    return layout
 
 
 def _queries_of(layout: PromptLayout, d: int) -> int:
@@ -100,6 +120,7 @@ def ridge_prompt(X, y, x_query=None, layout: PromptLayout | None = None, start_t
     Column ``i`` gets ``pos = (1, i, i^2)``; the ``w``, ``w_prev``, ``x`` rows start at 0.
     """
     X = as_tensor(X, "X")
+    start_token = check_bool(start_token, "start_token")
     if X.dim() < 2 or X.shape[-1] < 1 or (X.shape[-2] < 1 and not start_token):
         raise ValueError(f"X must have shape (..., n, d) with n >= 1 (n >= 0 with a start token); "
                          f"got {tuple(X.shape)}")
@@ -107,7 +128,7 @@ def ridge_prompt(X, y, x_query=None, layout: PromptLayout | None = None, start_t
     y = as_tensor(y, "y", dtype=X.dtype)
     if y.dim() < 1 or y.shape[-1] != n:
         raise ValueError(f"y must have shape (..., {n}); got {tuple(y.shape)}")
-    layout = ridge_layout(d) if layout is None else layout
+    layout = ridge_layout(d) if layout is None else check_ridge_layout(layout)
     if _layout_d(layout) != d:
         raise ValueError(f"X must have d = {_layout_d(layout)} columns for this layout; got {d}")
     m = _queries_of(layout, d)
@@ -149,22 +170,26 @@ def ridge_gd_construction(d: int, eta, lam, n_layers: int, layout: PromptLayout 
     Column ``i``'s ``w`` rows go from ``w_l`` to ``w_{l+1} = w_l - eta grad l_i(w_l)`` (module docstring), and
     with a layout that solves its queries the ``x_k`` rows take one step on ``(1/2) x^T H_i x - b_k^T x`` with
     the Hessian ``H_i`` of ``l_i`` and ``b_k = q_k`` (``"constant"``) or ``q_k / i`` (``"scaled"``, fixed point
-    ``A_i^{-1} q_k``). With ``momentum=beta`` (a layout with ``nesterov=True``) the step is Nesterov's:
-    ``y = (1 + beta) w - beta w_prev``, ``w_prev <- w``, ``w <- y - eta grad l_i(y)``.
+    ``A_i^{-1} q_k``). With ``momentum=beta`` in [0, 1) (a layout with ``nesterov=True``) the step is Nesterov's:
+    ``y = (1 + beta) w - beta w_prev``, ``w_prev <- w``, ``w <- y - eta grad l_i(y)``. ``eta > 0``, ``lam >= 0``.
+
+    Memory: ``3 M D^2`` entries (quadratic in the token dimension ``D``), refused above
+    ``MAX_INTERMEDIATE_BYTES``.
 
     Returns a list of ``n_layers`` times the same :class:`RidgeLayer` ``(Q, K, V)``, each (M, D, D) with
     ``M = 3 + 2m`` heads (``m`` solved queries; 3 for plain ridge GD), one more for Nesterov with the
     ``"scaled"`` penalty (both local heads are then needed).
     """
     d = check_int(d, "d")
-    eta = check_real(eta, "eta")
+    eta = check_positive(eta, "eta")
     lam = check_real(lam, "lam")
     if lam < 0:
         raise ValueError(f"lam must be >= 0; got {lam}")
     L = check_int(n_layers, "n_layers")
     _check_penalty(penalty)
-    beta = 0.0 if momentum is None else check_real(momentum, "momentum")
-    layout = ridge_layout(d, nesterov=momentum is not None) if layout is None else layout
+    beta = 0.0 if momentum is None else check_momentum(momentum)
+    dtype = check_float_dtype(dtype)
+    layout = ridge_layout(d, nesterov=momentum is not None) if layout is None else check_ridge_layout(layout)
     if _layout_d(layout) != d:
         raise ValueError(f"layout must have d = {d} data rows; got {_layout_d(layout)}")
     nesterov = "w_prev" in layout.names
@@ -173,6 +198,9 @@ def ridge_gd_construction(d: int, eta, lam, n_layers: int, layout: PromptLayout 
     D = layout.dim
     m = _queries_of(layout, d)
     solve = "x" in layout.names
+    n_heads = 4 + 2 * m * solve          # two data heads per solve, at most two local heads
+    check_memory(3 * n_heads * D * D, dtype, f"the {n_heads} heads of ({D}, {D}) matrices",
+                 "layout (d and n_queries)")
     R = layout.rows
     p = R("pos").start
     ONE, I, I2 = p, p + 1, p + 2
@@ -238,6 +266,14 @@ def ridge_gd_construction(d: int, eta, lam, n_layers: int, layout: PromptLayout 
     return [layer] * L
 
 
+def check_momentum(momentum) -> float:
+    """Nesterov's momentum ``beta`` in [0, 1) (1 or more makes the iteration diverge)."""
+    beta = check_real(momentum, "momentum")
+    if not 0.0 <= beta < 1.0:
+        raise ValueError(f"momentum must be in [0, 1); got {beta}")
+    return beta
+
+
 def ridge_nesterov_construction(d: int, eta, lam, n_layers: int, momentum, layout: PromptLayout | None = None,
                                 penalty: str = "constant", dtype: torch.dtype = torch.float64) -> list:
     """The accelerated (Nesterov) variant of :func:`ridge_gd_construction` (chapter 10): the same three heads
@@ -245,7 +281,11 @@ def ridge_nesterov_construction(d: int, eta, lam, n_layers: int, momentum, layou
     head; the layout must have ``nesterov=True`` (default ``ridge_layout(d, nesterov=True)``). For a
     ``mu``-strongly convex, ``L``-smooth loss, ``eta = 1/L`` and ``beta = (sqrt(kappa) - 1)/(sqrt(kappa) + 1)``
     need about ``sqrt(kappa)`` layers per digit instead of ``kappa``."""
-    layout = ridge_layout(check_int(d, "d"), nesterov=True) if layout is None else layout
+    d = check_int(d, "d")
+    check_momentum(momentum)
+    layout = ridge_layout(d, nesterov=True) if layout is None else check_ridge_layout(layout)
+    if "w_prev" not in layout.names:
+        raise ValueError("momentum needs a layout with w_prev rows: layout must be ridge_layout(..., nesterov=True)")
     return ridge_gd_construction(d, eta, lam, n_layers, layout=layout, penalty=penalty, momentum=momentum,
                                  dtype=dtype)
 
@@ -279,28 +319,46 @@ def _apply_compressed(H: torch.Tensor, comp: tuple) -> torch.Tensor:
 def ridge_forward(H, layers, return_all: bool = False) -> torch.Tensor:
     """Apply ReLU-attention layers (for example :func:`ridge_gd_construction`; causal, no MLP) to ``H`` (chapter 10).
 
-    ``H`` (..., D, N); ``layers`` a list of ``(Q, K, V)`` (M, D, D). Each layer is ``relu_attention(H, Q, K, V)``
-    evaluated on the nonzero rows and columns of its matrices only (the same sums without their zero terms;
-    the tests compare it with ``relu_attention``). Returns ``H_L`` (..., D, N), or with ``return_all`` every
-    ``H_l`` stacked (..., L+1, D, N).
+    ``H`` (..., D, N); ``layers`` a non-empty list of ``(Q, K, V)`` (M, D, D) (tensors or arrays, each layer
+    checked once). Each layer is ``relu_attention(H, Q, K, V)`` evaluated on the nonzero rows and columns of its
+    matrices only (the same sums without their zero terms; the tests compare it with ``relu_attention``).
+    Returns ``H_L`` (..., D, N), or with ``return_all`` every ``H_l`` stacked (..., L+1, D, N).
+
+    Memory ``O(B M N^2)`` (the (N, N) score matrices of the ``M`` heads, B the batch size): refused with the size
+    it would need above ``MAX_INTERMEDIATE_BYTES``. ``ValueError`` if the output overflows.
     """
-    H = as_tensor(H, "H")
-    check_shape(H, "H", (None, None))
-    if len(layers) == 0:
-        raise ValueError("layers must hold at least one layer")
-    D = H.shape[-2]
+    return forward_named(H, layers, return_all, "H")
+
+
+def forward_named(H, layers, return_all: bool, name: str) -> torch.Tensor:
+    """:func:`ridge_forward` with the prompt argument called ``name`` in error messages."""
+    H = as_tensor(H, name)
+    check_shape(H, name, (None, None))
+    layers = check_pairs(layers, "layers", size=3, what="(Q, K, V) layer")
+    return_all = check_bool(return_all, "return_all")
+    D, N = H.shape[-2:]
     cache = {}
+    for i, layer in enumerate(layers):
+        key = tuple(id(t) for t in layer)
+        if key in cache:
+            continue
+        mats = []
+        for which, mat in zip("QKV", layer):
+            mat = as_tensor(mat, f"layers[{i}].{which}", dtype=H.dtype)
+            if mat.dim() != 3 or mat.shape[-2:] != (D, D) or mat.shape[0] < 1:
+                raise ValueError(f"layers[{i}].{which} must have shape (M, {D}, {D}); got {tuple(mat.shape)}")
+            mats.append(mat)
+        if len({m.shape[0] for m in mats}) != 1:
+            raise ValueError(f"layers[{i}]: Q, K and V must have the same number of heads; got "
+                             f"{[m.shape[0] for m in mats]}")
+        check_memory(prod(H.shape[:-2]) * mats[0].shape[0] * N * N, H.dtype,
+                     f"the ({N}, {N}) score matrices of {mats[0].shape[0]} heads", name)
+        cache[key] = _compress(mats)
     out = [H]
     for layer in layers:
-        Q, K, V = layer
-        for name, mat in (("Q", Q), ("K", K), ("V", V)):
-            if mat.dim() != 3 or mat.shape[-2:] != (D, D):
-                raise ValueError(f"layers: {name} must have shape (M, {D}, {D}); got {tuple(mat.shape)}")
-        key = (id(Q), id(K), id(V))
-        if key not in cache:
-            cache[key] = _compress(layer)
-        H = _apply_compressed(H, cache[key])
+        H = _apply_compressed(H, cache[tuple(id(t) for t in layer)])
         out.append(H)
+    check_finite_result(H, "the output of the layers", f"{name} or the layers are too large: rescale {name}")
     return torch.stack(out, -3) if return_all else H
 
 
@@ -311,7 +369,10 @@ def ridge_readout(H, layout: PromptLayout | None = None, all_tokens: bool = Fals
     """
     H = as_tensor(H, "H")
     check_shape(H, "H", (None, None))
-    if layout is None:
+    all_tokens = check_bool(all_tokens, "all_tokens")
+    if layout is not None:
+        check_ridge_layout(layout)
+    else:
         D = H.shape[-2]
         if D < 7 or (D - 4) % 3:
             raise ValueError(f"H must have D = 3d + 4 rows for the default layout; got {D}")
@@ -324,10 +385,12 @@ def ridge_readout(H, layout: PromptLayout | None = None, all_tokens: bool = Fals
 
 def ridge_query_solutions(H, layout: PromptLayout, all_tokens: bool = False) -> torch.Tensor:
     """The iterates ``x_k`` of the solves (..., m, d) of the last column, or (..., N, m, d) (chapter 10)."""
-    H = as_tensor(H, "H")
-    check_shape(H, "H", (layout.dim, None))
+    check_ridge_layout(layout)
     if "x" not in layout.names:
         raise ValueError("layout must have solve_queries=True")
+    all_tokens = check_bool(all_tokens, "all_tokens")
+    H = as_tensor(H, "H")
+    check_shape(H, "H", (layout.dim, None))
     d = _layout_d(layout)
     x = H[..., layout.rows("x"), :].transpose(-1, -2)
     x = x.reshape(x.shape[:-1] + (x.shape[-1] // d, d))
@@ -336,19 +399,22 @@ def ridge_query_solutions(H, layout: PromptLayout, all_tokens: bool = False) -> 
 
 def ridge_gd_steps(X, y, eta, lam, n_layers: int, momentum=None) -> torch.Tensor:
     """The explicit algorithm: ``w_0 = 0``, ``w_{l+1} = w_l - eta grad l(w_l)`` on
-    ``l(w) = (1/2n) sum_j (<x_j, w> - y_j)^2 + (lam/2)|w|^2`` (Nesterov with ``momentum``), chapter 10.
+    ``l(w) = (1/2n) sum_j (<x_j, w> - y_j)^2 + (lam/2)|w|^2`` (Nesterov with ``momentum`` in [0, 1)), chapter 10.
 
-    ``X`` (..., n, d), ``y`` (..., n). Returns every iterate (..., L+1, d).
+    ``X`` (..., n, d), ``y`` (..., n), ``eta > 0``, ``lam >= 0``. Returns every iterate (..., L+1, d); a step size
+    too large for the loss (divergence to inf/NaN) raises ``ValueError`` naming ``eta``.
     """
     X = as_tensor(X, "X")
     check_shape(X, "X", (None, None))
     n = X.shape[-2]
     y = as_tensor(y, "y", dtype=X.dtype)
     check_shape(y, "y", (n,))
-    eta, lam = check_real(eta, "eta"), check_real(lam, "lam")
-    beta = 0.0 if momentum is None else check_real(momentum, "momentum")
+    eta, lam = check_positive(eta, "eta"), check_real(lam, "lam")
+    if lam < 0:
+        raise ValueError(f"lam must be >= 0; got {lam}")
+    beta = 0.0 if momentum is None else check_momentum(momentum)
     L = check_int(n_layers, "n_layers")
-    batch = torch.broadcast_shapes(X.shape[:-2], y.shape[:-1])
+    batch = broadcast_batch({"X": X.shape, "y": y.shape}, {"X": 2, "y": 1})
     w = torch.zeros(batch + (X.shape[-1],), dtype=X.dtype)
     w_prev = w
     out = [w]
@@ -358,17 +424,35 @@ def ridge_gd_steps(X, y, eta, lam, n_layers: int, momentum=None) -> torch.Tensor
         grad = (X.transpose(-1, -2) @ resid.unsqueeze(-1)).squeeze(-1) / n + lam * z
         w_prev, w = w, z - eta * grad
         out.append(w)
-    return torch.stack(out, -2)
+    return check_finite_result(torch.stack(out, -2), "the GD iterates",
+                               "reduce eta (below 2 / lambda_max of X^T X / n + lam I) or n_layers")
 
 
 def ridge_solution(X, y, lam) -> torch.Tensor:
     """The minimiser ``(X^T X / n + lam I)^{-1} X^T y / n`` of the ridge loss of :func:`ridge_gd_steps`
-    (..., d), by a linear solve (chapter 10)."""
+    (..., d), by a linear solve (chapter 10).
+
+    ``X`` (..., n, d), ``y`` (..., n), ``lam >= 0`` (a negative ``lam`` makes the loss non-convex: its
+    stationary point is a saddle, not a minimiser). With ``lam = 0`` the minimiser is unique only if ``X^T X``
+    is invertible (``n >= d`` and independent columns): a singular problem raises ``ValueError`` asking for
+    ``lam > 0`` rather than returning one of infinitely many minimisers.
+    """
     X = as_tensor(X, "X")
     check_shape(X, "X", (None, None))
     n, d = X.shape[-2:]
     y = as_tensor(y, "y", dtype=X.dtype)
     check_shape(y, "y", (n,))
     lam = check_real(lam, "lam")
+    if lam < 0:
+        raise ValueError(f"lam must be >= 0 (a negative lam has no minimiser); got {lam}")
+    broadcast_batch({"X": X.shape, "y": y.shape}, {"X": 2, "y": 1})
+    if lam == 0 and n < d:
+        raise ValueError(f"lam = 0 with n = {n} < d = {d} data points: X^T X is singular and the minimiser is "
+                         f"not unique; use lam > 0")
     Hm = X.transpose(-1, -2) @ X / n + lam * torch.eye(d, dtype=X.dtype)
-    return torch.linalg.solve(Hm, (X.transpose(-1, -2) @ y.unsqueeze(-1)).squeeze(-1) / n)
+    b = (X.transpose(-1, -2) @ y.unsqueeze(-1)).squeeze(-1) / n
+    try:
+        w = torch.linalg.solve(Hm, b)
+    except RuntimeError as exc:  # torch.linalg.LinAlgError: exactly singular
+        raise ValueError(f"X^T X / n + lam I is singular (lam = {lam}, collinear columns of X); use lam > 0") from exc
+    return check_finite_result(w, "the ridge solution", "X^T X / n + lam I is (nearly) singular: use lam > 0")

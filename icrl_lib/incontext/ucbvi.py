@@ -24,13 +24,15 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
+import numpy as np
 import torch
 
-from .._validation import as_tensor, check_int, check_shape
-from ..attention.relu import relu_mlp
+from .._validation import (as_tensor, broadcast_batch, check_finite_result, check_indices, check_int, check_memory,
+                           check_probability, check_real, check_shape)
+from ..attention._checks import check_float_dtype
 from ..rl.ucbvi import ucbvi_bonus
 from .layout import PromptLayout
-from .ridge import ridge_forward
+from .ridge import forward_named
 
 __all__ = ["UCBVIConstruction", "ucbvi_layout", "ucbvi_prompt", "ucbvi_construction", "ucbvi_forward",
            "ucbvi_readout", "ucbvi_q_table", "ucbvi_transformer_planner"]
@@ -91,9 +93,10 @@ def ucbvi_prompt(h, s, a, r, s_next, query_h, query_s, construction: "UCBVIConst
     """The prompt (..., D, n + 1) of ``n`` transitions and a query step (chapter 10).
 
     ``h, s, a, s_next`` (..., n) int (0-based steps, states, actions), ``r`` (..., n) in [0, 1];
-    ``query_h``, ``query_s`` (...) int: the step and state at which to act.
+    ``query_h``, ``query_s`` (...) int: the step and state at which to act. An empty history (n = 0) may be
+    given as empty lists.
     """
-    c = construction
+    c = _check_construction(construction)
     lay, H, S, A = c.layout, c.horizon, c.n_states, c.n_actions
     r = as_tensor(r, "r")
     if r.dim() < 1:
@@ -103,16 +106,14 @@ def ucbvi_prompt(h, s, a, r, s_next, query_h, query_s, construction: "UCBVIConst
     ints = {}
     for name, x, upper in (("h", h, H), ("s", s, S), ("a", a, A), ("s_next", s_next, S), ("query_h", query_h, H),
                            ("query_s", query_s, S)):
-        t = torch.as_tensor(x)
-        if t.is_floating_point() or t.dtype == torch.bool:
-            raise ValueError(f"{name} must hold integer indices; got dtype {t.dtype}")
-        if t.numel() and (int(t.min()) < 0 or int(t.max()) >= upper):
-            raise ValueError(f"{name} must hold indices in [0, {upper - 1}]")
-        ints[name] = t.long()
+        if r.numel() == 0 and not isinstance(x, torch.Tensor) and np.asarray(x).size == 0:
+            x = torch.zeros(np.asarray(x).shape, dtype=torch.long)   # an empty list: no transitions yet
+        ints[name] = check_indices(x, name, upper)
     for name in ("h", "s", "a", "s_next"):
         if ints[name].shape != r.shape:
             raise ValueError(f"{name} must have the shape of r {tuple(r.shape)}; got {tuple(ints[name].shape)}")
-    batch = torch.broadcast_shapes(r.shape[:-1], ints["query_h"].shape, ints["query_s"].shape)
+    batch = broadcast_batch({"r": r.shape, "query_h": ints["query_h"].shape, "query_s": ints["query_s"].shape},
+                            {"r": 1, "query_h": 0, "query_s": 0})
     n = r.shape[-1]
     Z = torch.zeros(batch + (lay.dim, n + 1), dtype=r.dtype)
     oh = torch.nn.functional.one_hot
@@ -130,12 +131,27 @@ def ucbvi_prompt(h, s, a, r, s_next, query_h, query_s, construction: "UCBVIConst
 def ucbvi_construction(horizon: int, n_states: int, n_actions: int, n_episodes: int, delta=0.1, bonus_scale=2.0,
                        dtype: torch.dtype = torch.float64) -> UCBVIConstruction:
     """The blocks of the exact UCB-VI transformer (module docstring) for ``K = n_episodes`` and the bonus
-    ``bonus_scale * H sqrt(log(S A K H / delta) / max(N, 1))`` of :func:`icrl_lib.rl.ucbvi_bonus` (chapter 10)."""
+    ``bonus_scale * H sqrt(log(S A K H / delta) / max(N, 1))`` of :func:`icrl_lib.rl.ucbvi_bonus` (chapter 10):
+    ``delta`` in (0, 1], ``bonus_scale >= 0``.
+
+    Memory: the token dimension is ``D = O(H S A (S + K))`` and an attention layer holds ``3 S A`` matrices of
+    ``D x D``: refused above ``MAX_INTERMEDIATE_BYTES`` before allocating.
+    """
     H, S, A, K = (check_int(horizon, "horizon"), check_int(n_states, "n_states"), check_int(n_actions, "n_actions"),
                   check_int(n_episodes, "n_episodes"))
+    delta = check_probability(delta, "delta")
+    if delta == 0:
+        raise ValueError("delta must be in (0, 1]; got 0.0")
+    if check_real(bonus_scale, "bonus_scale") < 0:
+        raise ValueError(f"bonus_scale must be >= 0; got {bonus_scale}")
+    dtype = check_float_dtype(dtype)
     lay = ucbvi_layout(H, S, A, K)
     D = lay.dim
     X = H * S * A
+    n_units = X * (3 * (K + 1) + K * (S + 1) + K + 1 + 2 + S) + H * S
+    check_memory(max(3 * max(S * A, 1) * D * D, 2 * n_units * D), dtype,
+                 f"the ({D}, {D}) matrices of the attention heads and MLPs",
+                 "the problem size (horizon, n_states, n_actions, n_episodes)")
     R_ = lay.rows
     ONE, I = R_("pos").start, R_("pos").start + 1
     G = float(H + 1)
@@ -259,19 +275,30 @@ def ucbvi_construction(horizon: int, n_states: int, n_actions: int, n_episodes: 
 
 
 def ucbvi_forward(Z, construction: UCBVIConstruction) -> torch.Tensor:
-    """Run the constructed blocks on a prompt (..., D, N) (chapter 10)."""
+    """Run the constructed blocks on a prompt (..., D, N) (chapter 10). ``ValueError`` if the output overflows
+    (a prompt far outside the one-hot / [0, 1] encoding of :func:`ucbvi_prompt`)."""
+    construction = _check_construction(construction)
     Z = as_tensor(Z, "Z")
     check_shape(Z, "Z", (construction.layout.dim, None))
     for attn, mlp in construction.blocks:
         if attn is not None:
-            Z = ridge_forward(Z, [attn])
-        if mlp is not None:
-            Z = relu_mlp(Z, *mlp)
-    return Z
+            Z = forward_named(Z, [attn], False, "Z")
+        if mlp is not None:   # relu_mlp on trusted weights; the result is checked once at the end
+            W1, W2, b1 = mlp
+            Z = Z + W2.to(Z.dtype) @ torch.relu(W1.to(Z.dtype) @ Z + b1.to(Z.dtype).unsqueeze(-1))
+    return check_finite_result(Z, "the transformer output", "Z is too large: build it with ucbvi_prompt")
+
+
+def _check_construction(construction) -> UCBVIConstruction:
+    if not isinstance(construction, UCBVIConstruction):
+        raise ValueError(f"construction must be a UCBVIConstruction (ucbvi_construction); got "
+                         f"{type(construction).__name__}")
+    return construction
 
 
 def ucbvi_readout(Z, construction: UCBVIConstruction) -> torch.Tensor:
     """``Q_h(s, .)`` (..., A) at the query column's ``(h, s)`` (the last column) (chapter 10)."""
+    construction = _check_construction(construction)
     Z = as_tensor(Z, "Z")
     check_shape(Z, "Z", (construction.layout.dim, None))
     return Z[..., construction.layout.rows("out"), -1]
@@ -279,7 +306,7 @@ def ucbvi_readout(Z, construction: UCBVIConstruction) -> torch.Tensor:
 
 def ucbvi_q_table(Z, construction: UCBVIConstruction) -> torch.Tensor:
     """The whole table ``Q`` (..., H, S, A) held by the last column (chapter 10)."""
-    c = construction
+    c = _check_construction(construction)
     Z = as_tensor(Z, "Z")
     check_shape(Z, "Z", (c.layout.dim, None))
     return Z[..., c.layout.rows("Q"), -1].reshape(Z.shape[:-2] + (c.horizon, c.n_states, c.n_actions))
@@ -289,8 +316,10 @@ def ucbvi_transformer_planner(construction: UCBVIConstruction):
     """A ``planner`` for :func:`icrl_lib.rl.run_ucbvi` that plans with the constructed transformer (chapter 10):
     ``planner(h, s, a, r, s_next, k)`` builds the prompt of the ``k`` completed episodes with a query at step 0,
     state 0, and returns the table ``Q`` (..., H, S, A) of the last column."""
+    construction = _check_construction(construction)
+
     def planner(h, s, a, r, s_next, k):
-        q0 = torch.zeros(r.shape[:-1], dtype=torch.long)
+        q0 = torch.zeros(as_tensor(r, "r").shape[:-1], dtype=torch.long)
         Z = ucbvi_prompt(h, s, a, r, s_next, q0, q0, construction)
         return ucbvi_q_table(ucbvi_forward(Z, construction), construction)
     return planner
