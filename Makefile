@@ -29,7 +29,7 @@ define need_chromium
   else echo "no Chromium at $(CHROMIUM): sudo apt-get install -y chromium, or make CHROMIUM=/path/to/chrome"; exit 1; fi; }
 endef
 
-.PHONY: venv book test unit nbval book-strict check-html notebooks bench clean pdf student lab colab-cell
+.PHONY: venv book test unit nbval book-strict check-html notebooks bench clean pdf student grade lab colab-cell
 
 $(STAMP): requirements.txt pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -73,9 +73,17 @@ pdf: $(STAMP)
 	$(BIN)/python scripts/build_pdf.py --chromium $(CHROMIUM)
 
 # The student edition: the chapters without solutions (scaffold cells kept), in _build/student/ and
-# _build/student.zip. The instructor guide is a page of the book (book/instructor_guide.md).
-student: $(STAMP)
+# _build/student.zip, with requirements-student.txt (what the chapters need) and scripts/grade.py.
+# The instructor guide is a page of the book (book/instructor_guide.md).
+student: $(STAMP) requirements-student.txt scripts/grade.py
 	$(BIN)/python scripts/student_edition.py --out _build/student
+
+# Grade submitted student notebooks: make grade NB=submissions/ (a folder or one .ipynb). Each runs top to
+# bottom; an unfilled scaffold or any cell that raises fails it (exit 1), one verdict per coding exercise.
+# GRADE_OPTS: --save DIR (keep the executed notebooks), --workdir DIR, --timeout S (see scripts/grade.py).
+grade: $(STAMP)
+	@test -n "$(NB)" || { echo "usage: make grade NB=<student notebook or folder> [GRADE_OPTS=...]"; exit 2; }
+	$(BIN)/python scripts/grade.py $(GRADE_OPTS) $(NB)
 
 # JupyterLab on the chapters (installed into .venv from requirements-lab.txt on first use).
 $(LAB_STAMP): $(STAMP) requirements-lab.txt

@@ -14,7 +14,9 @@ the solution's own (it would end the solution early), and on anything that looks
 marker or tag (``{Solution}``, ``{solution_start}``, a ``solutions`` tag): those would ship the solution.
 
 The folder gets the stripped chapters, the data files they read (book/_static/results), the notation
-page, the library (icrl_lib/, pyproject.toml, requirements*.txt) and a README with the setup commands;
+page, the library (icrl_lib/, pyproject.toml), requirements-student.txt (only what the chapters need, not
+the book's build and test tools), the grading script scripts/grade.py (students can check a notebook the
+way the instructor grades it) and a README with the setup commands;
 ``_build/student.zip`` (``<out>.zip``) holds the same for a learning platform. The instructor guide is
 book/instructor_guide.md, a page of the book.
 
@@ -43,21 +45,35 @@ SOLUTION_TAG = "solution"
 MARKER = ".icrl-student-edition"  # in every folder this script writes: the only folders it deletes
 MARKER_TEXT = "Written by scripts/student_edition.py; its next run into this folder deletes and rewrites it.\n"
 SCAFFOLD_TAG = "raises-exception"
+STUDENT_REQUIREMENTS = "requirements-student.txt"  # the only requirements file a student installs
 
 STUDENT_README = """# {title}: student edition
 
 The chapters of the book as notebooks, with the exercises and without their solutions. Coding
 exercises have a scaffold cell that raises `NotImplementedError` until you fill it in.
 
-Set up once (Python 3.10 or newer):
+Set up once (Python 3.11 or newer):
 
 ```bash
 python3 -m venv .venv
-.venv/bin/pip install -r requirements.txt      # the exact versions the book was checked with
-.venv/bin/pip install --no-deps -e .           # the companion library icrl_lib
-.venv/bin/pip install -r requirements-lab.txt  # JupyterLab
+.venv/bin/pip install -r requirements-student.txt  # what the chapters need, at the versions the book was checked with
+.venv/bin/pip install --no-deps -e .               # the companion library icrl_lib
 .venv/bin/jupyter lab book/
 ```
+
+`requirements-student.txt` pins `torch=={torch}` (the CPU build). On Linux, plain `pip` may download a
+large CUDA build instead; point pip at PyTorch's CPU wheel index:
+`.venv/bin/pip install -r requirements-student.txt --extra-index-url https://download.pytorch.org/whl/cpu`.
+
+Before you hand in a notebook, check it the way it will be graded, from this folder:
+
+```bash
+.venv/bin/python scripts/grade.py book/02_icl_linear_attention.ipynb
+```
+
+It runs the notebook top to bottom and fails (naming the exercise) on a scaffold you have not filled in
+or on any cell that raises; `PASS` means it runs to the end. Whether your answer is right is read from
+what your cell prints and asserts.
 
 On Colab, upload a chapter and run it: its first cell installs `icrl_lib` from {url}.
 The book itself, with the solutions: see your instructor.
@@ -320,13 +336,24 @@ def build(tmp: Path, paths: list[Path], cfg: dict) -> int:
         if (ROOT / "book" / name).exists():
             shutil.copy2(ROOT / "book" / name, book / name)
     shutil.copytree(ROOT / "icrl_lib", tmp / "icrl_lib", ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
-    for name in ("pyproject.toml", "requirements.txt", "requirements-lab.txt"):
+    for name in ("pyproject.toml", STUDENT_REQUIREMENTS, "scripts/grade.py"):
         if (ROOT / name).exists():
+            (tmp / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(ROOT / name, tmp / name)
     repo = cfg.get("repository") if isinstance(cfg.get("repository"), dict) else {}
     (tmp / "README.md").write_text(STUDENT_README.format(
-        title=cfg.get("title", "The book"), url=repo.get("url", "the book's repository")))
+        title=cfg.get("title", "The book"), url=repo.get("url", "the book's repository"),
+        torch=torch_pin(ROOT / STUDENT_REQUIREMENTS) or "2.13.0"))
     return 0
+
+
+def torch_pin(path: Path) -> str | None:
+    """The version ``torch==X`` pins in a requirements file, or None."""
+    try:
+        m = re.search(r"^torch==(\S+)\s*$", path.read_text(), re.M)
+    except OSError:
+        return None
+    return m.group(1) if m else None
 
 
 def write_zip(folder: Path, name: str, path: Path) -> None:
