@@ -18,8 +18,9 @@ import torch
 from .._validation import as_tensor, broadcast_batch, check_gamma, check_int, check_positive, check_shape
 from ..rl import (batch_actor_critic_update, one_hot_state, softmax_actor_policy, softmax_actor_scores,
                   state_action_table)
-from .base import InContextAlgorithm
-from .layout import PromptLayout, assemble, check_prompt, check_transitions, render_blocks
+from .base import InContextAlgorithm, check_data, check_hp, check_transition_fields, finite_update
+from .layout import (PromptLayout, assemble, check_coefficient, check_float_dtype, check_prompt, check_transitions,
+                     render_blocks)
 
 __all__ = ["actor_critic_layout", "actor_critic_prompt", "actor_critic_readout", "actor_critic_blocks",
            "actor_critic_construction", "ActorCriticAlgorithm", "ACTOR_CRITIC"]
@@ -72,8 +73,12 @@ def actor_critic_readout(H, d_critic: int, d_actor: int) -> tuple[torch.Tensor, 
 def actor_critic_blocks(alpha, beta, gamma) -> dict:
     """The actor-critic construction as a block table on :func:`actor_critic_layout` (chapter 5).
 
-    Each value times ``I``; numbers or sympy symbols (no validation; see :func:`actor_critic_construction`).
+    Each value times ``I``; numbers (``alpha, beta > 0``, ``gamma`` in [0, 1)) or sympy expressions (passed
+    through unchecked).
     """
+    alpha = check_coefficient(alpha, "alpha", "positive")
+    beta = check_coefficient(beta, "beta", "positive")
+    gamma = check_coefficient(gamma, "gamma", "gamma")
     return {("P", "x", "w"): -1, ("P", "x_next", "w"): gamma, ("P", "r", "one"): 1,
             ("V", "w", "x"): alpha, ("V", "theta", "psi"): beta}
 
@@ -90,6 +95,7 @@ def actor_critic_construction(d_critic: int, d_actor: int, alpha: float, beta: f
     a = check_positive(alpha, "alpha")
     b = check_positive(beta, "beta")
     g = check_gamma(gamma)
+    check_float_dtype(dtype)
     return render_blocks(actor_critic_layout(dc, da), actor_critic_blocks(a, b, g), dtype)
 
 
@@ -105,26 +111,35 @@ class ActorCriticAlgorithm(InContextAlgorithm):
         return actor_critic_layout(S, S * A)
 
     def blocks(self, n_states: int, n_actions: int, hp) -> dict:
+        check_int(n_states, "n_states"), check_int(n_actions, "n_actions")
+        hp = check_hp(hp, ("alpha", "beta", "gamma"))
         return actor_critic_blocks(hp.alpha, hp.beta, hp.gamma)
 
     def construction(self, n_states: int, n_actions: int, hp, dtype: torch.dtype = torch.float64):
-        return actor_critic_construction(n_states, n_states * n_actions, hp.alpha, hp.beta, hp.gamma, dtype)
+        S, A = check_int(n_states, "n_states"), check_int(n_actions, "n_actions")
+        hp = check_hp(hp, ("alpha", "beta", "gamma"))
+        return actor_critic_construction(S, S * A, hp.alpha, hp.beta, hp.gamma, dtype)
 
     def transition_data(self, transitions, params, n_states: int, n_actions: int, hp) -> dict:
         S, A = n_states, n_actions
+        check_transition_fields(transitions, S, A)
         theta = self.split_params(params, S, A)["theta"]
+        broadcast_batch({"params": theta.shape, "transitions": transitions.s.shape}, {"params": 1, "transitions": 1})
         psi = softmax_actor_scores(theta, transitions.s, transitions.a, state_action_table(S, A, theta.dtype))
         return {"x": one_hot_state(transitions.s, S), "x_next": one_hot_state(transitions.s_next, S), "psi": psi}
 
     def teacher_update(self, params, data, rewards, n_states: int, n_actions: int, hp) -> torch.Tensor:
         p = self.split_params(params, n_states, n_actions)
+        data = check_data(data, ("x", "x_next", "psi"))
+        hp = check_hp(hp, ("alpha", "beta", "gamma"))
         w, theta = batch_actor_critic_update(p["w"], p["theta"], data["x"], data["x_next"], rewards, data["psi"],
                                              hp.alpha, hp.beta, hp.gamma)
-        return torch.cat([w, theta], -1)
+        return finite_update(torch.cat([w, theta], -1))
 
     def behaviour_policy(self, params, n_states: int, n_actions: int, temperature: float = 1.0) -> torch.Tensor:
         """The actor ``pi_theta`` at temperature 1 (the scores ``psi`` in the prompt are taken at 1 too);
-        ``temperature`` is accepted for a uniform interface and ignored."""
+        ``temperature`` is accepted for a uniform interface (checked, > 0) and ignored."""
+        check_positive(temperature, "temperature")
         theta = self.split_params(params, n_states, n_actions)["theta"]
         return softmax_actor_policy(theta, state_action_table(n_states, n_actions, theta.dtype))
 

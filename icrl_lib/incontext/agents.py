@@ -12,8 +12,9 @@ from typing import Callable
 
 import torch
 
-from .._validation import as_tensor, check_positive, check_shape
+from .._validation import as_tensor, broadcast_batch, check_finite_result, check_positive, check_shape
 from ..attention import lsa_unchecked
+from .base import check_transition_fields
 from .tasks import PromptDistribution
 
 __all__ = ["teacher_agent", "block_agent", "behaviour_policy_fn", "agent_jacobian"]
@@ -27,15 +28,25 @@ def _check_dist(dist) -> PromptDistribution:
     return dist
 
 
+def _check_context(dist: PromptDistribution, params, transitions):
+    """The agent's inputs: ``params`` (..., n_params) float64 and ``transitions`` (fields (..., N)) of ``dist``'s
+    sizes, with batch dimensions that broadcast. Returns ``(params, rewards)``."""
+    params = as_tensor(params, "params", dtype=_F64)
+    check_shape(params, "params", (dist.n_params,))
+    rewards = check_transition_fields(transitions, dist.n_states, dist.n_actions)
+    broadcast_batch({"params": params.shape, "transitions": rewards.shape}, {"params": 1, "transitions": 1})
+    return params, rewards
+
+
 def teacher_agent(dist: PromptDistribution) -> Callable:
     """The explicit update of ``dist.algorithm`` (step sizes and gamma from ``dist``) as an agent (chapter 7)."""
     dist = _check_dist(dist)
     spec, S, A = dist.spec, dist.n_states, dist.n_actions
 
     def update(params, transitions) -> torch.Tensor:
-        params = as_tensor(params, "params", dtype=_F64)
+        params, rewards = _check_context(dist, params, transitions)
         data = spec.transition_data(transitions, params, S, A, dist)
-        return spec.teacher_update(params, data, transitions.r.to(_F64), S, A, dist)
+        return spec.teacher_update(params, data, rewards, S, A, dist)
     return update
 
 
@@ -43,6 +54,8 @@ def block_agent(P, V, dist: PromptDistribution, mask: bool = False) -> Callable:
     """A linear-attention block ``(P, V)`` (each D x D) as an agent: ``params <- readout(LSA_{P,V}(H))``
     with ``H`` the prompt of ``(params, transitions)`` (chapter 7). With the construction it is the teacher."""
     dist = _check_dist(dist)
+    if not isinstance(mask, bool):
+        raise ValueError(f"mask must be a bool; got {mask!r}")
     D = dist.layout.dim
     P = as_tensor(P, "P", dtype=_F64)
     V = as_tensor(V, "V", dtype=_F64)
@@ -52,10 +65,11 @@ def block_agent(P, V, dist: PromptDistribution, mask: bool = False) -> Callable:
     rows = dist.output_rows
 
     def update(params, transitions) -> torch.Tensor:
-        params = as_tensor(params, "params", dtype=_F64)
+        params, rewards = _check_context(dist, params, transitions)
         data = spec.transition_data(transitions, params, S, A, dist)
-        H = spec.prompt(data, transitions.r.to(_F64), params, S, A)
-        return lsa_unchecked(H, P, V, mask=mask)[..., rows, -1]
+        H = spec.prompt(data, rewards, params, S, A)
+        return check_finite_result(lsa_unchecked(H, P, V, mask=mask)[..., rows, -1], "the block's new parameters",
+                                   "reduce the scale of P and V (or of params and rewards)")
     return update
 
 
@@ -89,6 +103,7 @@ def agent_jacobian(update: Callable, params, transitions) -> torch.Tensor:
     if not isinstance(out, torch.Tensor) or out.shape != params.shape:
         raise ValueError(f"update must return a tensor of shape {tuple(params.shape)}; got "
                          f"{getattr(out, 'shape', type(out).__name__)}")
+    check_finite_result(out, "the output of update", "update overflowed at params: reduce its step sizes or params")
     out = out.reshape(-1, n)
     rows = []
     for i in range(n):  # one backward pass per output coordinate, all contexts at once

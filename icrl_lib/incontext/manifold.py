@@ -15,9 +15,9 @@ from __future__ import annotations
 
 import torch
 
-from .._validation import as_tensor, check_positive
+from .._validation import as_tensor, check_finite_result, check_indices, check_memory, check_positive
 from ..attention import lsa_unchecked
-from .layout import PromptLayout
+from .layout import PromptLayout, check_layout
 from .tasks import PromptDistribution
 
 __all__ = ["ROLES", "null_directions", "project_out", "recovery_metrics", "parameter_roles", "select_mask",
@@ -60,7 +60,12 @@ def null_directions(dist: PromptDistribution) -> tuple[torch.Tensor, torch.Tenso
 
 
 def project_out(X: torch.Tensor, basis: torch.Tensor) -> torch.Tensor:
-    """``X`` minus its components along the orthonormal ``basis`` (k, *X.shape) (chapter 6)."""
+    """``X`` minus its components along the orthonormal ``basis`` (k, *X.shape) with k >= 1 (chapter 6)."""
+    X = as_tensor(X, "X")
+    basis = as_tensor(basis, "basis", dtype=X.dtype)
+    if basis.dim() != X.dim() + 1 or tuple(basis.shape[1:]) != tuple(X.shape) or basis.shape[0] < 1:
+        raise ValueError(f"basis must have shape (k, *X.shape) = (k, {', '.join(map(str, X.shape))}) with k >= 1; "
+                         f"got {tuple(basis.shape)}")
     flat = basis.reshape(basis.shape[0], -1)
     x = X.reshape(-1)
     return (x - flat.T @ (flat @ x)).reshape(X.shape)
@@ -86,8 +91,8 @@ def recovery_metrics(P, V, dist: PromptDistribution) -> dict[str, float]:
     all entries outside the active blocks), ``balance`` = ``||V||^2 - ||P||^2`` and ``scale`` = c.
     """
     dist = _check_dist(dist)
-    P = torch.as_tensor(P).detach().to(_F64)
-    V = torch.as_tensor(V).detach().to(_F64)
+    P = as_tensor(P, "P", dtype=_F64).detach()
+    V = as_tensor(V, "V", dtype=_F64).detach()
     L = dist.layout
     if P.shape != (L.dim, L.dim) or V.shape != (L.dim, L.dim):
         raise ValueError(f"P and V must have shape ({L.dim}, {L.dim}); got {tuple(P.shape)} and {tuple(V.shape)}")
@@ -106,9 +111,11 @@ def recovery_metrics(P, V, dist: PromptDistribution) -> dict[str, float]:
     active_V = torch.zeros_like(V, dtype=torch.bool)
     active_V[dist.output_rows.unsqueeze(-1), torch.arange(L.data.stop)] = True
     inert = (P[~active_P] ** 2).sum() + (V[~active_V] ** 2).sum()
-    return {"relative_error_P": float(err_P), "relative_error_V": float(err_V),
-            "inert_norm": float(inert.sqrt()), "balance": float((V ** 2).sum() - (P ** 2).sum()),
-            "scale": c}
+    out = {"relative_error_P": float(err_P), "relative_error_V": float(err_V),
+           "inert_norm": float(inert.sqrt()), "balance": float((V ** 2).sum() - (P ** 2).sum()), "scale": c}
+    check_finite_result(torch.tensor(list(out.values()), dtype=_F64), "the recovery metrics",
+                        "P and V are too large (their squared norms overflow): rescale P and V")
+    return out
 
 
 def parameter_roles(dist: PromptDistribution) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
@@ -206,13 +213,13 @@ def data_moments(H, layout: PromptLayout) -> torch.Tensor:
     of a block is linear in this matrix (chapter 4, section 4.4), so the span of the ``Ghat_data`` of a
     prompt distribution is what its richness is about.
     """
-    if not isinstance(layout, PromptLayout):
-        raise ValueError(f"layout must be a PromptLayout; got {type(layout).__name__}")
+    check_layout(layout)
     H = as_tensor(H, "H")
     if H.dim() < 2 or H.shape[-2] != layout.dim or H.shape[-1] < 2:
         raise ValueError(f"H must have shape (..., {layout.dim}, N+1) with N >= 1; got {tuple(H.shape)}")
     Z = H[..., layout.data, :-1]
-    return Z @ Z.transpose(-1, -2) / Z.shape[-1]
+    return check_finite_result(Z @ Z.transpose(-1, -2) / Z.shape[-1], "the data moments",
+                               "H is too large (its second moments overflow): rescale H")
 
 
 def span_rank(X, rtol: float = 1e-9) -> int:
@@ -223,7 +230,11 @@ def span_rank(X, rtol: float = 1e-9) -> int:
     if X.dim() < 1 or X.shape[0] < 1:
         raise ValueError(f"X must be a non-empty stack (n, ...); got shape {tuple(X.shape)}")
     rtol = check_positive(rtol, "rtol")
-    sv = torch.linalg.svdvals(X.reshape(X.shape[0], -1))
+    X = X.reshape(X.shape[0], -1)
+    top = float(X.abs().max()) if X.numel() else 0.0
+    if top > 1e150 or 0.0 < top < 1e-150:   # rank is scale-free: rescale so that the SVD neither overflows nor underflows
+        X = X / top
+    sv = torch.linalg.svdvals(X)
     if sv.numel() == 0 or float(sv[0]) == 0.0:
         return 0
     return int((sv > rtol * sv[0]).sum())
@@ -240,19 +251,26 @@ def readout_jacobian(H, P, V, rows, mask: bool = False) -> torch.Tensor:
     H = as_tensor(H, "H", dtype=_F64)
     P = as_tensor(P, "P", dtype=_F64)
     V = as_tensor(V, "V", dtype=_F64)
-    if H.dim() != 3:
-        raise ValueError(f"H must have shape (B, D, N+1); got {tuple(H.shape)}")
-    D = H.shape[-2]
+    if H.dim() != 3 or H.shape[0] < 1 or H.shape[-1] < 2:
+        raise ValueError(f"H must have shape (B, D, N+1) with B >= 1 and N >= 1; got {tuple(H.shape)}")
+    B, D, cols = H.shape
     if P.shape != (D, D) or V.shape != (D, D):
         raise ValueError(f"P and V must have shape ({D}, {D}); got {tuple(P.shape)} and {tuple(V.shape)}")
+    if not isinstance(mask, bool):
+        raise ValueError(f"mask must be a bool; got {mask!r}")
     if isinstance(rows, slice):
         rows = torch.arange(D)[rows]
-    rows = torch.as_tensor(rows, dtype=torch.long)
-    if rows.dim() != 1 or rows.numel() == 0 or int(rows.min()) < 0 or int(rows.max()) >= D:
+    if isinstance(rows, str):
+        raise ValueError(f"rows must be row indices (a slice, a list or a LongTensor); got {rows!r}")
+    rows = check_indices(rows, "rows", D)
+    if rows.dim() != 1 or rows.numel() == 0:
         raise ValueError(f"rows must be a non-empty list of row indices in [0, {D}); got {rows.tolist()}")
+    # the vmapped jacobian materialises, per prompt, the (N+1) x (N+1) scores and an (n_rows, 2 D^2) Jacobian
+    check_memory(B * (cols * cols + rows.numel() * 2 * D * D), _F64, "the per-prompt scores and Jacobians", "H")
 
     def single(P_, V_, H_):
         return lsa_unchecked(H_, P_, V_, mask=bool(mask))[rows, -1]
 
     JP, JV = torch.vmap(torch.func.jacrev(single, argnums=(0, 1)), in_dims=(None, None, 0))(P, V, H)
-    return torch.cat([JP.reshape(-1, D * D), JV.reshape(-1, D * D)], dim=1)
+    return check_finite_result(torch.cat([JP.reshape(-1, D * D), JV.reshape(-1, D * D)], dim=1),
+                               "the readout Jacobian", "H (or P and V) is too large: rescale H")

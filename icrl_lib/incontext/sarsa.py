@@ -17,8 +17,9 @@ import torch
 
 from .._validation import as_tensor, broadcast_batch, check_gamma, check_int, check_positive, check_shape
 from ..rl import (batch_sarsa_update, one_hot_state_action, q_values, softmax_policy, state_action_table)
-from .base import InContextAlgorithm
-from .layout import PromptLayout, assemble, check_prompt, check_transitions, render_blocks
+from .base import InContextAlgorithm, check_data, check_hp, check_transition_fields, finite_update
+from .layout import (PromptLayout, assemble, check_coefficient, check_float_dtype, check_prompt, check_transitions,
+                     render_blocks)
 
 __all__ = ["sarsa_layout", "sarsa_prompt", "sarsa_readout", "sarsa_blocks", "sarsa_construction",
            "SarsaAlgorithm", "SARSA"]
@@ -67,8 +68,11 @@ def sarsa_readout(H) -> torch.Tensor:
 def sarsa_blocks(alpha, gamma) -> dict:
     """The SARSA construction as a block table on :func:`sarsa_layout` (chapter 4): each value times ``I``.
 
-    ``alpha`` and ``gamma`` may be numbers or sympy symbols (no validation here; see :func:`sarsa_construction`).
+    ``alpha`` and ``gamma`` may be numbers (``alpha > 0``, ``gamma`` in [0, 1)) or sympy expressions (passed
+    through unchecked).
     """
+    alpha = check_coefficient(alpha, "alpha", "positive")
+    gamma = check_coefficient(gamma, "gamma", "gamma")
     return {("P", "phi", "w"): -1, ("P", "phi_next", "w"): gamma, ("P", "r", "one"): 1,
             ("V", "w", "phi"): alpha}
 
@@ -83,6 +87,7 @@ def sarsa_construction(d: int, alpha: float, gamma: float, dtype: torch.dtype = 
     d = check_int(d, "d")
     a = check_positive(alpha, "alpha")
     g = check_gamma(gamma)
+    check_float_dtype(dtype)
     return render_blocks(sarsa_layout(d), sarsa_blocks(a, g), dtype)
 
 
@@ -97,23 +102,31 @@ class SarsaAlgorithm(InContextAlgorithm):
         return sarsa_layout(check_int(n_states, "n_states") * check_int(n_actions, "n_actions"))
 
     def blocks(self, n_states: int, n_actions: int, hp) -> dict:
+        check_int(n_states, "n_states"), check_int(n_actions, "n_actions")
+        hp = check_hp(hp)
         return sarsa_blocks(hp.alpha, hp.gamma)
 
     def construction(self, n_states: int, n_actions: int, hp, dtype: torch.dtype = torch.float64):
-        return sarsa_construction(n_states * n_actions, hp.alpha, hp.gamma, dtype)
+        S, A = check_int(n_states, "n_states"), check_int(n_actions, "n_actions")
+        hp = check_hp(hp)
+        return sarsa_construction(S * A, hp.alpha, hp.gamma, dtype)
 
     def transition_data(self, transitions, params, n_states: int, n_actions: int, hp) -> dict:
         S, A = n_states, n_actions
+        check_transition_fields(transitions, S, A)
         return {"phi": one_hot_state_action(transitions.s, transitions.a, S, A),
                 "phi_next": one_hot_state_action(transitions.s_next, transitions.a_next, S, A)}
 
     def teacher_update(self, params, data, rewards, n_states: int, n_actions: int, hp) -> torch.Tensor:
-        return batch_sarsa_update(params, data["phi"], data["phi_next"], rewards, hp.alpha, hp.gamma)
+        w = self.split_params(params, n_states, n_actions)["w"]
+        data = check_data(data, ("phi", "phi_next"))
+        hp = check_hp(hp)
+        return finite_update(batch_sarsa_update(w, data["phi"], data["phi_next"], rewards, hp.alpha, hp.gamma))
 
     def behaviour_policy(self, params, n_states: int, n_actions: int, temperature: float = 1.0) -> torch.Tensor:
-        params = as_tensor(params, "params")
-        table = state_action_table(n_states, n_actions, dtype=params.dtype)
-        return softmax_policy(q_values(params, table), temperature)
+        w = self.split_params(params, n_states, n_actions)["w"]
+        table = state_action_table(n_states, n_actions, dtype=w.dtype)
+        return softmax_policy(q_values(w, table), temperature)
 
     def null_patterns(self, n_states: int, n_actions: int) -> list:
         # one-hot: 1^T phi_t = 1^T phi'_t = 1 on every context token

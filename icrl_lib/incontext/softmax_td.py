@@ -17,12 +17,15 @@ destination ``j`` is ``<x(S_i), x(S_j)>``; with ``u = e_R + e_tgt - e_cur`` ever
 """
 from __future__ import annotations
 
+import math
 from typing import NamedTuple
 
 import torch
 
-from .._validation import as_tensor, check_gamma, check_int, check_real, check_shape
+from .._validation import (as_tensor, broadcast_batch, check_finite_result, check_gamma, check_int, check_memory,
+                           check_real, check_shape)
 from ..attention.softmax import SoftmaxTransformer
+from .layout import check_float_dtype
 
 __all__ = ["SoftmaxTDConstruction", "softmax_td_rows", "softmax_td_prompt", "softmax_td_readout",
            "softmax_td_construction", "softmax_td_forward"]
@@ -39,7 +42,7 @@ class SoftmaxTDConstruction(NamedTuple):
 
 
 def _check_form(form: str) -> str:
-    if form not in FORMS:
+    if not isinstance(form, str) or form not in FORMS:
         raise ValueError(f"form must be one of {FORMS}; got {form!r}")
     return form
 
@@ -65,6 +68,8 @@ def softmax_td_prompt(features, rewards, gamma=None, v0=None, form: str = "shift
         gamma: needed only with ``v0`` (the target memory starts at ``gamma v0(S_{j+1})``).
         v0: optional initial values of the columns (..., n+1); memories are 0 if omitted.
         form: ``"shift"`` (``D = d + 3``, MATH.md section 7) or ``"two-heads"`` (adds the ``d`` next-state rows).
+
+    Batch dimensions of ``features``, ``rewards`` and ``v0`` broadcast.
     """
     x = as_tensor(features, "features")
     check_shape(x, "features", (None, None))
@@ -75,14 +80,15 @@ def softmax_td_prompt(features, rewards, gamma=None, v0=None, form: str = "shift
         raise ValueError(f"rewards must have shape (..., n) with n + 1 = {x.shape[-2]} feature rows (n >= 1); "
                          f"got {tuple(r.shape)}")
     rows = softmax_td_rows(d, form)
-    batch = torch.broadcast_shapes(x.shape[:-2], r.shape[:-1])
+    shapes, trailing = {"features": x.shape, "rewards": r.shape}, {"features": 2, "rewards": 1}
     if v0 is not None:
         if gamma is None:
             raise ValueError("gamma must be given together with v0")
         g = check_gamma(gamma)
         v = as_tensor(v0, "v0", dtype=x.dtype)
         check_shape(v, "v0", (n + 1,))
-        batch = torch.broadcast_shapes(batch, v.shape[:-1])
+        shapes["v0"], trailing["v0"] = v.shape, 1
+    batch = broadcast_batch(shapes, trailing)
     Z = torch.zeros(*batch, rows["D"], n + 1, dtype=x.dtype)
     Z[..., rows["x"], :] = x.transpose(-1, -2)
     if rows["x_next"] is not None:
@@ -117,6 +123,7 @@ def softmax_td_construction(d: int, gamma, alpha, form: str = "shift",
     """
     g = check_gamma(gamma)
     a = check_real(alpha, "alpha")
+    check_float_dtype(dtype)
     rows = softmax_td_rows(d, form)
     D = rows["D"]
     u = torch.zeros(D, dtype=dtype)
@@ -141,10 +148,16 @@ def softmax_td_forward(Z, n_layers: int, gamma, alpha, form: str = "shift", retu
     ``Z`` (..., D, n+1) from :func:`softmax_td_prompt` with the same ``form``. Returns ``Z_L`` (..., D, n+1), or
     with ``return_all`` every ``Z_l`` stacked (..., L+1, D, n+1). Its readout after ``l`` layers equals
     ``weighted_softmax_td(...)[..., l, :]``.
+
+    Memory: each layer forms the ``n x (n+1)`` attention logits of every prompt, ``O(n^2)`` per prompt;
+    a call that would need more than ``icrl_lib._validation.MAX_INTERMEDIATE_BYTES`` for them is refused.
+    A step that overflows or diverges (large ``alpha`` or features, many layers) raises instead of returning NaN.
     """
     Z = as_tensor(Z, "Z")
     check_shape(Z, "Z", (None, None))
     L = check_int(n_layers, "n_layers")
+    if not isinstance(return_all, bool):
+        raise ValueError(f"return_all must be a bool; got {return_all!r}")
     D = Z.shape[-2]
     _check_form(form)
     d = D - 3 if form == "shift" else (D - 3) // 2
@@ -152,6 +165,13 @@ def softmax_td_forward(Z, n_layers: int, gamma, alpha, form: str = "shift", retu
         raise ValueError(f"Z must have shape (..., D, n+1) with D = d + 3 ('shift') or 2d + 3 ('two-heads') and "
                          f"n >= 1; got {tuple(Z.shape)} for form {form!r}")
     con = softmax_td_construction(d, gamma, alpha, form, dtype=Z.dtype)
+    n = Z.shape[-1] - 1
+    check_memory(math.prod(Z.shape[:-2]) * n * (n + 1), Z.dtype, "the n x (n+1) attention logits of one layer", "Z")
     model = SoftmaxTransformer.from_heads(con.heads, L, shift=con.shift, dtype=Z.dtype)
+    change = "reduce alpha or n_layers, or scale down the features (and rewards) in Z"
     with torch.no_grad():
-        return model(Z, return_all=return_all)
+        try:
+            out = model(Z, return_all=return_all)
+        except ValueError as exc:   # the transformer's own overflow check: say which inputs of ours to change
+            raise ValueError(f"the softmax TD forward pass is not finite (overflow or divergence); {change}") from exc
+    return check_finite_result(out, "the softmax TD forward pass", change)

@@ -17,10 +17,11 @@ from typing import NamedTuple
 
 import torch
 
-from .._validation import check_gamma, check_int, check_positive, check_real
+from .._validation import (as_generator, as_tensor, broadcast_batch, check_finite_result, check_gamma, check_int,
+                           check_positive, check_real, check_shape)
 from ..rl import TabularMDP, random_mdp, sample_transitions
 from .base import InContextAlgorithm
-from .layout import PromptLayout
+from .layout import PromptLayout, check_float_dtype
 from .registry import ALGORITHMS, get_algorithm
 
 __all__ = ["PromptDistribution", "PromptBatch", "HELD_OUT_SEED_OFFSET", "sample_mdps", "sample_parameters",
@@ -99,6 +100,7 @@ class PromptDistribution:
 
     def construction(self, dtype: torch.dtype = _F64) -> tuple[torch.Tensor, torch.Tensor]:
         """The exact ``(P*, V*)`` of the algorithm for these sizes and step sizes (chapters 4-5)."""
+        check_float_dtype(dtype)
         return self.spec.construction(self.n_states, self.n_actions, self, dtype)
 
 
@@ -118,10 +120,12 @@ def _check_dist(dist) -> PromptDistribution:
     return dist
 
 
-def sample_mdps(dist: PromptDistribution, n_mdps: int, generator: torch.Generator) -> TabularMDP:
+def sample_mdps(dist: PromptDistribution, n_mdps: int, generator: torch.Generator | int) -> TabularMDP:
     """``n_mdps`` MDPs of ``dist`` (leading dimension ``n_mdps``): fresh random ones, or ``n_mdps`` copies of
-    the fixed MDP of ``fixed_mdp_seed`` (chapter 6)."""
+    the fixed MDP of ``fixed_mdp_seed`` (chapter 6). ``generator``: a ``torch.Generator`` or an int seed."""
+    dist = _check_dist(dist)
     B = check_int(n_mdps, "n_mdps")
+    generator = as_generator(generator)
     S, A = dist.n_states, dist.n_actions
     if dist.fixed_mdp_seed is None:
         return random_mdp(S, A, dist.gamma, n_mdps=B, generator=generator)
@@ -129,9 +133,9 @@ def sample_mdps(dist: PromptDistribution, n_mdps: int, generator: torch.Generato
     return TabularMDP(one.P.expand(B, S, A, S), one.r.expand(B, S, A), dist.gamma, one.rho0.expand(B, S))
 
 
-def sample_parameters(dist: PromptDistribution, n_prompts: int, generator: torch.Generator) -> torch.Tensor:
+def sample_parameters(dist: PromptDistribution, n_prompts: int, generator: torch.Generator | int) -> torch.Tensor:
     """``n_prompts`` current parameters ``(n_prompts, n_params)``: ``w ~ N(0, w_scale^2 I)`` (then
-    ``theta ~ N(0, theta_scale^2 I)``) (chapter 6)."""
+    ``theta ~ N(0, theta_scale^2 I)``) (chapter 6). ``generator``: a ``torch.Generator`` or an int seed."""
     dist = _check_dist(dist)
     return dist.spec.sample_parameters(n_prompts, dist.n_states, dist.n_actions, dist.scales, generator)
 
@@ -145,7 +149,7 @@ def behaviour_policy(dist: PromptDistribution, params, temperature: float | None
     return dist.spec.behaviour_policy(params, dist.n_states, dist.n_actions, tau)
 
 
-def build_prompt_batch(dist: PromptDistribution, mdps: TabularMDP, params, generator: torch.Generator,
+def build_prompt_batch(dist: PromptDistribution, mdps: TabularMDP, params, generator: torch.Generator | int,
                        temperature: float | None = None) -> PromptBatch:
     """Prompts and teacher targets for the current ``params`` (B, n_params) in the MDPs ``mdps`` (batch B)
     (chapters 6-7).
@@ -153,28 +157,39 @@ def build_prompt_batch(dist: PromptDistribution, mdps: TabularMDP, params, gener
     Collects ``N = dist.n_transitions`` on-policy transitions of the behaviour policy in each MDP
     (:func:`icrl_lib.rl.sample_transitions`, with ``dist.reward_noise`` added to the rewards), builds the
     data blocks and the prompt and applies the teacher update, all through ``dist.spec`` (float64).
+    ``mdps`` must have ``dist``'s numbers of states and actions and a batch shape that broadcasts with the
+    parameters'; ``generator``: a ``torch.Generator`` or an int seed.
     """
     dist = _check_dist(dist)
     S, A = dist.n_states, dist.n_actions
-    params = torch.as_tensor(params).to(_F64)
+    if not isinstance(mdps, TabularMDP):
+        raise ValueError(f"mdps must be a TabularMDP; got {type(mdps).__name__}")
+    if (mdps.n_states, mdps.n_actions) != (S, A):
+        raise ValueError(f"mdps must have dist's {S} states and {A} actions; got {mdps.n_states} and "
+                         f"{mdps.n_actions}")
+    params = as_tensor(params, "params", dtype=_F64)
+    check_shape(params, "params", (dist.n_params,))
+    broadcast_batch({"params": params.shape, "mdps": tuple(mdps.batch_shape)}, {"params": 1, "mdps": 0})
+    generator = as_generator(generator)
     pi = behaviour_policy(dist, params, temperature)
     T = sample_transitions(mdps, pi, dist.n_transitions, generator, reward_noise=dist.reward_noise)
     spec = dist.spec
     data = spec.transition_data(T, params, S, A, dist)
     H = spec.prompt(data, T.r, params, S, A)
     target = spec.teacher_update(params, data, T.r, S, A, dist)
+    check_finite_result(H, "the prompts", "reduce the scale of params")
     return PromptBatch(H, target, params, mdps)
 
 
-def sample_prompt_batch(dist: PromptDistribution, n_prompts: int, generator: torch.Generator) -> PromptBatch:
+def sample_prompt_batch(dist: PromptDistribution, n_prompts: int, generator: torch.Generator | int) -> PromptBatch:
     """Draw ``n_prompts`` prompts of the training distribution and their teacher targets (float64; chapter 6).
 
-    Draw order on ``generator``: the MDPs, the parameters, then the transitions and reward noise.
+    Draw order on ``generator`` (a ``torch.Generator`` or an int seed): the MDPs, the parameters, then the
+    transitions and reward noise.
     """
     dist = _check_dist(dist)
     B = check_int(n_prompts, "n_prompts")
-    if not isinstance(generator, torch.Generator):
-        raise ValueError("generator must be a torch.Generator")
+    generator = as_generator(generator)
     mdps = sample_mdps(dist, B, generator)
     return build_prompt_batch(dist, mdps, sample_parameters(dist, B, generator), generator)
 
@@ -216,5 +231,5 @@ def behaviour_parameters(dist: PromptDistribution, params) -> torch.Tensor:
     SARSA, ``theta`` for actor-critic (the blocks of :func:`behaviour_blocks`, concatenated in order). Its norm
     is the parameter norm chapter 7 follows over the control rounds."""
     dist = _check_dist(dist)
-    parts = dist.spec.split_params(params, dist.n_states, dist.n_actions)
+    parts = dist.spec.split_params(as_tensor(params, "params"), dist.n_states, dist.n_actions)
     return torch.cat([parts[name] for name in behaviour_blocks(dist)], dim=-1)

@@ -15,8 +15,11 @@ from __future__ import annotations
 
 import torch
 
-from .._validation import as_tensor, broadcast_batch, check_gamma, check_int, check_real, check_shape
-from .layout import PromptLayout, assemble, check_transitions, render_blocks
+import math
+
+from .._validation import (as_tensor, broadcast_batch, check_gamma, check_int, check_memory, check_real,
+                           check_shape)
+from .layout import PromptLayout, is_sympy_object, assemble, check_float_dtype, check_transitions, render_blocks
 
 __all__ = ["td_layout", "td_prompt", "td_readout", "td_sliding_prompts", "td_blocks", "td_construction",
            "td_lambda_mask", "residual_gradient_blocks"]
@@ -72,7 +75,9 @@ def td_sliding_prompts(features, rewards, n: int, gamma) -> tuple[torch.Tensor, 
     ``s_{t+j} -> s_{t+j+1}`` (``j < n``) as context and ``s_{t+n+1}`` as the query, so
     ``W = T - n - 1`` windows fit. Returns ``(Z, query_rewards)`` with ``Z`` ``(..., W, 2d+1, n+1)`` (rows in
     the order of :func:`td_layout`) and ``query_rewards`` ``(..., W)`` the reward ``r(s_{t+n+1})`` of each
-    query state (the TD target's reward). Windows are strided views (``unfold``), one copy in the end.
+    query state (the TD target's reward). Windows are strided views (``unfold``), one copy in the end: the
+    result holds ``W (2d+1)(n+1)`` numbers per trajectory (``O(T n d)`` memory), refused above
+    ``icrl_lib._validation.MAX_INTERMEDIATE_BYTES``. Batch dimensions of ``features`` and ``rewards`` broadcast.
     """
     features = as_tensor(features, "features")
     check_shape(features, "features", (None, None))
@@ -83,9 +88,13 @@ def td_sliding_prompts(features, rewards, n: int, gamma) -> tuple[torch.Tensor, 
     if T < n + 2:
         raise ValueError(f"features must hold at least n + 2 = {n + 2} states; got {T}")
     g = check_gamma(gamma)
+    batch = tuple(broadcast_batch({"features": features.shape, "rewards": rewards.shape},
+                                  {"features": 2, "rewards": 1}))
+    features, rewards = features.expand(*batch, T, d), rewards.expand(*batch, T)
     W = T - n - 1
     L = td_layout(d)
-    Z = torch.zeros(features.shape[:-2] + (W, L.dim, n + 1), dtype=features.dtype)
+    check_memory(math.prod(batch) * W * L.dim * (n + 1), features.dtype, "the W x (2d+1) x (n+1) windows", "n")
+    Z = torch.zeros(batch + (W, L.dim, n + 1), dtype=features.dtype)
     # unfold gives (..., W, d, n) windows of n consecutive feature vectors.
     Z[..., L.rows("x"), :n] = features[..., : W + n - 1, :].unfold(-2, n, 1)
     Z[..., L.rows("x_next"), :n] = g * features[..., 1: W + n, :].unfold(-2, n, 1)
@@ -98,9 +107,22 @@ def td_blocks(C) -> dict:
     """The [W25] layer as a block table on :func:`td_layout` (chapter 3), for one preconditioner ``C``.
 
     ``C`` is a ``d x d`` matrix: a torch tensor, a sympy ``Matrix`` or a ``MatrixSymbol`` (anything with
-    ``.T``). Rendered by :func:`icrl_lib.incontext.render_blocks` or the sympy renderers.
+    ``.T``); numpy arrays and nested lists are converted to tensors. Rendered by
+    :func:`icrl_lib.incontext.render_blocks` or the sympy renderers.
     """
+    C = _check_preconditioner(C)
     return {("P", "x", "x"): -C.T, ("P", "x", "x_next"): C.T, ("V", "r", "r"): 1}
+
+
+def _check_preconditioner(C):
+    """``C`` of the block tables: a sympy matrix (passed through) or a square ``d x d`` array (as a tensor)."""
+    if is_sympy_object(C):
+        return C
+    C = as_tensor(C, "C")
+    check_shape(C, "C", (None, None), batch=False)
+    if C.shape[0] != C.shape[1]:
+        raise ValueError(f"C must be a square (d, d) matrix; got shape {tuple(C.shape)}")
+    return C
 
 
 def td_construction(d: int, n_layers: int, C=None, dtype: torch.dtype = torch.float64
@@ -120,6 +142,7 @@ def td_construction(d: int, n_layers: int, C=None, dtype: torch.dtype = torch.fl
     """
     d = check_int(d, "d")
     L = check_int(n_layers, "n_layers")
+    check_float_dtype(dtype)
     if C is None:
         Cs = torch.eye(d, dtype=dtype).expand(L, d, d)
     else:
@@ -145,6 +168,7 @@ def td_lambda_mask(n: int, lam, dtype: torch.dtype = torch.float64) -> torch.Ten
     """
     n = check_int(n, "n")
     lam = check_real(lam, "lam")
+    check_float_dtype(dtype)
     if not 0.0 <= lam <= 1.0:
         raise ValueError(f"lam must lie in [0, 1]; got {lam}")
     j = torch.arange(n + 1).unsqueeze(-1)
@@ -162,4 +186,5 @@ def residual_gradient_blocks(C) -> dict:
     ``w + (1/n) C sum_j delta_j(w) (x_j - gamma x'_j)``. ``C`` as in :func:`td_blocks`; render with
     :func:`icrl_lib.incontext.render_blocks` ``(td_layout(d), table)``.
     """
+    C = _check_preconditioner(C)
     return {**td_blocks(C), ("P", "x_next", "x"): C.T, ("P", "x_next", "x_next"): -C.T}

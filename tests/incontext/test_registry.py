@@ -141,7 +141,7 @@ def test_unknown_name_and_bad_arguments_raise():
     with pytest.raises(ValueError, match="scales"):
         spec.sample_parameters(2, 3, 2, {}, torch.Generator())
     with pytest.raises(ValueError, match="generator"):
-        spec.sample_parameters(2, 3, 2, {"w": 1.0}, 0)
+        spec.sample_parameters(2, 3, 2, {"w": 1.0}, "0")  # an int seed is accepted
     with pytest.raises(ValueError, match="n_states"):
         spec.layout(0, 2)
     with pytest.raises(ValueError, match="alpha"):

@@ -248,7 +248,7 @@ def test_sample_prompt_batch_validation():
     with pytest.raises(ValueError, match="n_prompts"):
         sample_prompt_batch(_dist("sarsa"), 0, torch.Generator())
     with pytest.raises(ValueError, match="generator"):
-        sample_prompt_batch(_dist("sarsa"), 4, 0)
+        sample_prompt_batch(_dist("sarsa"), 4, None)  # an int seed is accepted
     with pytest.raises(ValueError, match="temperature"):
         behaviour_policy(_dist("sarsa"), torch.zeros(15), temperature=0.0)
 
