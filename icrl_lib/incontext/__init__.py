@@ -92,3 +92,8 @@ __all__ += ["PENALTIES", "RidgeLayer", "ridge_layout", "ridge_prompt", "ridge_gd
             "thompson_forward", "thompson_readout", "gaussian_argmax_probs", "UCBVIConstruction", "ucbvi_layout",
             "ucbvi_prompt", "ucbvi_construction", "ucbvi_forward", "ucbvi_readout", "ucbvi_q_table",
             "ucbvi_transformer_planner"]
+
+# Chapter 10: the rest of Thompson sampling (Newton-Schulz square root, ReLU argmax network), ours.
+from .thompson_policy import newton_schulz_sqrt, relu_argmax_probs  # noqa: E402
+
+__all__ += ["newton_schulz_sqrt", "relu_argmax_probs"]

@@ -8,8 +8,8 @@ over the ``i`` tokens a column may see (``relu_attention``), so after ``l`` laye
     l_i(w) = (1/2i) sum_{j<=i} (<a_j, w> - r_j)^2 + (lambda/2) |w|^2            (penalty="constant")
     l_i(w) = (1/2i) [sum_{j<=i} (<a_j, w> - r_j)^2 + lambda |w|^2]             (penalty="scaled")
 
-and the last column holds the iterate on the whole context (``n = N`` tokens: MATH.md section 8's loss for
-``"constant"``). The ``"scaled"`` penalty has the LinUCB minimiser ``A_i^{-1} sum_j a_j r_j`` with
+and the last column holds the iterate on the whole context (``n = N`` tokens: the ridge loss of chapter 10, section 1,
+for ``"constant"``). The ``"scaled"`` penalty has the LinUCB minimiser ``A_i^{-1} sum_j a_j r_j`` with
 ``A_i = lambda I + sum_{j<=i} a_j a_j^T`` in every column (used by :mod:`icrl_lib.incontext.linucb`).
 
 Rows of a token (:func:`ridge_layout`): ``a`` (d), ``r`` (1), ``pos`` (3: ``1, i, i^2``), ``q`` (m x d query

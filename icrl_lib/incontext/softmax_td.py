@@ -67,7 +67,7 @@ def softmax_td_prompt(features, rewards, gamma=None, v0=None, form: str = "shift
         features: (..., n+1, d), ``x(S_0..S_n)``; rewards: (..., n), ``R_1..R_n``.
         gamma: needed only with ``v0`` (the target memory starts at ``gamma v0(S_{j+1})``).
         v0: optional initial values of the columns (..., n+1); memories are 0 if omitted.
-        form: ``"shift"`` (``D = d + 3``, MATH.md section 7) or ``"two-heads"`` (adds the ``d`` next-state rows).
+        form: ``"shift"`` (``D = d + 3``, chapter 8, section 1) or ``"two-heads"`` (adds the ``d`` next-state rows).
 
     Batch dimensions of ``features``, ``rewards`` and ``v0`` broadcast.
     """

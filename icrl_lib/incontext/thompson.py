@@ -9,9 +9,10 @@ Gaussian orthant probability.
 
 **Implemented** (:func:`thompson_construction`): the GD layers of chapter 10 (``"scaled"`` penalty) for ``mu_t``
 and every ``A_t^{-1} a_k``, then one attention layer with ``2A + 2A^2`` heads (opposite-sign pairs) writing ``m_k``
-and ``C_kl`` into the token. **Only described** (not implemented): [LBM24]'s rational (Padé-type) approximation of
-the matrix square root ``Sigma_t^{1/2} a_k`` in attention and the MLP that approximates the orthant probability;
-:func:`gaussian_argmax_probs` computes that probability by Monte Carlo *outside* the transformer.
+and ``C_kl`` into the token. The square root and the argmax probabilities are in
+:mod:`icrl_lib.incontext.thompson_policy` (a Newton-Schulz iteration and a ReLU network with frozen draws, ours;
+[LBM24]'s own rational square root and orthant-probability MLP are not implemented);
+:func:`gaussian_argmax_probs` is the Monte Carlo reference *outside* the transformer.
 """
 from __future__ import annotations
 

@@ -76,3 +76,8 @@ from .ucbvi import (TIE_TOL, EpisodicMDP, UCBVIRun, greedy_action, random_episod
 
 __all__ += ["TIE_TOL", "EpisodicMDP", "UCBVIRun", "random_episodic_mdp", "ucbvi_bonus", "ucbvi_counts", "ucbvi_plan",
             "greedy_action", "run_ucbvi"]
+
+# Chapter 10: maximal couplings of two algorithms' actions.
+from .coupling import CoupledBanditRun, maximal_coupling_sample, run_bandit_coupled  # noqa: E402
+
+__all__ += ["maximal_coupling_sample", "CoupledBanditRun", "run_bandit_coupled"]

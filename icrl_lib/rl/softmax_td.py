@@ -8,7 +8,7 @@ state and updates all of them at once with the TD errors of the old values,
     v+(s)   = v(s) + alpha sum_k K(S_{k-1}, s) delta_k,
     K(S_{k-1}, s) = exp<x(s), x(S_{k-1})> / sum_m exp<x(s), x(S_{m-1})>,
 
-which is MATH.md section 7. Grouping sources by state gives the matrix form
+which is the weighted softmax TD of chapter 8, section 2. Grouping sources by state gives the matrix form
 ``v+ = v + alpha M_hat (T_hat v - v)`` on the visited states (:func:`empirical_kernel_matrices`); its
 population version ``M_pi`` (:func:`population_kernel`) enters the paper's Assumption 5.1
 (:func:`contraction_constant`).

@@ -98,8 +98,8 @@ def random_episodic_mdp(n_states: int, n_actions: int, horizon: int, seed=0, n_m
 
 def ucbvi_bonus(counts, horizon: int, n_states: int, n_actions: int, n_episodes: int, delta=0.1,
                 bonus_scale=2.0) -> torch.Tensor:
-    """``b = c H sqrt(log(S A T / delta) / max(N, 1))`` with ``T = K H`` and ``c = bonus_scale`` (the paper's 2),
-    elementwise in ``counts`` (any shape, >= 0) (chapter 10)."""
+    """``b = c H sqrt(log(S A T / delta) / max(N, 1))`` with ``T = K H`` and ``c = bonus_scale`` (default 2,
+    our choice: we found no source for it), elementwise in ``counts`` (any shape, >= 0) (chapter 10)."""
     N = as_tensor(counts, "counts")
     _check_nonneg(N, "counts")
     H = check_int(horizon, "horizon")

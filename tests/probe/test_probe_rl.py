@@ -858,9 +858,30 @@ CASES = [
                                                        torch.zeros(2, 2, 2)), "N_sas"),
     Case("ucbvi_plan", "type", lambda: lib.ucbvi_plan(torch.zeros(2, 2, 2, 2), None, torch.zeros(2, 2, 2),
                                                       torch.zeros(2, 2, 2)), "N_sa"),
+    # ---------------------------------------------------------------- coupling.py (chapter 10)
+    Case("maximal_coupling_sample", "shape", lambda: lib.maximal_coupling_sample(
+        torch.full((2, 3), 1 / 3, dtype=F64), torch.full((2, 2), 0.5, dtype=F64), 0), "q"),
+    Case("maximal_coupling_sample", "range", lambda: lib.maximal_coupling_sample(
+        torch.tensor([1.5, -0.5], dtype=F64), torch.tensor([0.5, 0.5], dtype=F64), 0), "p"),
+    Case("maximal_coupling_sample", "nonfinite", lambda: lib.maximal_coupling_sample(
+        torch.tensor([NAN, 1.0], dtype=F64), torch.tensor([0.5, 0.5], dtype=F64), 0), "p"),
+    Case("maximal_coupling_sample", "type", lambda: lib.maximal_coupling_sample(
+        torch.tensor([0.5, 0.5], dtype=F64), torch.tensor([0.5, 0.5], dtype=F64), "x"), "generator"),
+    Case("maximal_coupling_sample", "legit", lambda: lib.maximal_coupling_sample(
+        torch.tensor([[0.5, 0.5, 0.0]] * 64, dtype=F64), torch.tensor([[0.0, 0.5, 0.5]] * 64, dtype=F64), 0),
+         None, lambda xy: bool((xy[0] == 1).eq(xy[1] == 1).all()), note="overlap-shared"),
+    Case("run_bandit_coupled", "type", lambda: lib.run_bandit_coupled(None, lib.uniform(), lib.uniform(), 3, 0),
+         "bandit"),
+    Case("run_bandit_coupled", "type", lambda: lib.run_bandit_coupled(gb(), lib.uniform(), "ucb", 3, 0),
+         "expert_q"),
+    Case("run_bandit_coupled", "range", lambda: lib.run_bandit_coupled(gb(), lib.uniform(), lib.uniform(), 0, 0),
+         "horizon"),
+    Case("run_bandit_coupled", "legit", lambda: lib.run_bandit_coupled(gb(), lib.uniform(), lib.uniform(), 3, 0),
+         None, lambda r: bool((r.split_round == 3).all()), note="same-expert-never-splits"),
 ]
 
 EXEMPT = {
+    "CoupledBanditRun": "a plain NamedTuple returned by run_bandit_coupled: no input to validate",
     "Transitions": "a plain NamedTuple of tensors returned by sample_transitions: no validation of its own",
     "TDHistory": "a plain NamedTuple returned by td0_evaluation: no input to validate",
     "ControlHistory": "a plain NamedTuple returned by in_context_control: no input to validate",
