@@ -166,14 +166,16 @@ def as_generator(generator_or_seed, name: str = "generator") -> torch.Generator:
 def resolve_generator(generator=None, seed=None, default_seed: int = 0) -> torch.Generator:
     """The generator of a function taking both ``generator=`` and ``seed=``: at most one may be given.
 
-    ``generator`` may be a ``torch.Generator`` or an int seed; ``seed`` an int >= 0; with neither, a generator
-    seeded with ``default_seed``.
+    Either may be a ``torch.Generator`` or an int seed >= 0 (the library's seed convention); with neither, a
+    generator seeded with ``default_seed``.
     """
     if generator is not None and seed is not None:
         raise ValueError("pass generator or seed, not both")
     if generator is not None:
         return as_generator(generator, "generator")
-    return as_generator(check_int(default_seed if seed is None else seed, "seed", minimum=0), "seed")
+    if seed is None:
+        return as_generator(check_int(default_seed, "seed", minimum=0), "seed")
+    return as_generator(seed, "seed")
 
 
 def check_layer_inputs(tokens, name: str, matrices: dict, sources: str = "context tokens"):
@@ -222,3 +224,59 @@ def check_memory(n_elements: int, dtype: torch.dtype, what: str, name: str) -> N
         raise ValueError(f"{name} is too large: {what} would need {need / 2**30:.1f} GiB "
                          f"(limit {MAX_INTERMEDIATE_BYTES / 2**30:.0f} GiB, icrl_lib._validation."
                          f"MAX_INTERMEDIATE_BYTES); split the batch or shorten the prompt")
+
+
+def check_bool(x, name: str) -> bool:
+    """A real boolean (Python or numpy ``bool``); strings, ints and other truthy values raise ``ValueError``."""
+    if not isinstance(x, (bool, np.bool_)):
+        raise ValueError(f"{name} must be True or False; got {x!r}")
+    return bool(x)
+
+
+def check_float_dtype(dtype, name: str = "dtype") -> torch.dtype:
+    """A floating ``torch.dtype`` (the dtype of the tensors a function allocates)."""
+    if not isinstance(dtype, torch.dtype) or not dtype.is_floating_point:
+        raise ValueError(f"{name} must be a floating torch.dtype (torch.float32 or torch.float64); got {dtype!r}")
+    return dtype
+
+
+def check_pairs(items, name: str, size: int = 2, what: str = "(P, V) pair") -> list:
+    """A non-empty list of ``size``-tuples (a stack of layers or heads); ``ValueError`` naming ``name``."""
+    if isinstance(items, (str, bytes, torch.Tensor, np.ndarray)) or not hasattr(items, "__iter__"):
+        raise ValueError(f"{name} must be a sequence of {what}s; got {type(items).__name__}")
+    items = list(items)
+    if not items:
+        raise ValueError(f"{name} must contain at least one {what}")
+    for i, item in enumerate(items):
+        if not isinstance(item, (tuple, list)) or len(item) != size:
+            raise ValueError(f"{name}[{i}] must be a {what}; got {type(item).__name__}")
+    return items
+
+
+def select_rows(index, n: int, name: str = "index") -> torch.Tensor:
+    """Rows ``arange(n)[index]`` as a 1-D int64 tensor for an int, slice, list or int/bool tensor ``index``;
+    ``ValueError`` naming ``name`` for anything out of range or of the wrong type (instead of torch's
+    IndexError), and for an empty selection (a batch needs at least one task)."""
+    if isinstance(index, (bool, np.bool_)) or index is None or isinstance(index, (float, str)):
+        raise ValueError(f"{name} must be an int, a slice, or an integer or boolean array; got {index!r}")
+    if isinstance(index, (int, np.integer)):
+        index = [int(index)]
+    if not isinstance(index, slice):
+        try:
+            t = torch.as_tensor(np.asarray(index) if not isinstance(index, torch.Tensor) else index)
+        except (TypeError, ValueError, RuntimeError) as exc:
+            raise ValueError(f"{name} must be an int, a slice, or an integer or boolean array; got "
+                             f"{type(index).__name__}") from exc
+        if t.dtype == torch.bool:
+            if t.shape != (n,):
+                raise ValueError(f"{name} as a boolean mask must have shape ({n},); got {tuple(t.shape)}")
+        elif t.is_floating_point() or t.is_complex():
+            raise ValueError(f"{name} must hold integer indices; got dtype {t.dtype}")
+        elif t.numel() and (int(t.min()) < -n or int(t.max()) >= n):
+            raise ValueError(f"{name} must hold indices in [-{n}, {n - 1}]; got range [{int(t.min())}, "
+                             f"{int(t.max())}]")
+        index = t
+    rows = torch.arange(n)[index].reshape(-1)
+    if rows.numel() == 0:
+        raise ValueError(f"{name} selects no task; a batch needs at least one")
+    return rows

@@ -17,8 +17,7 @@ from typing import Iterable, Sequence
 import numpy as np
 import torch
 
-from .._validation import as_tensor, check_finite_result, check_layer_inputs, check_shape
-from ._checks import check_bool, check_pairs
+from .._validation import as_tensor, check_bool, check_finite_result, check_layer_inputs, check_pairs, check_shape
 
 __all__ = ["linear_self_attention", "apply_layers", "lsa_unchecked"]
 

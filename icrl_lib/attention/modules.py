@@ -11,8 +11,9 @@ import math
 import torch
 from torch import nn
 
-from .._validation import as_generator, as_tensor, check_finite_result, check_int, check_real, check_shape
-from ._checks import check_bool, check_float_dtype, check_pairs
+from .._validation import (
+    as_generator, as_tensor, check_bool, check_finite_result, check_float_dtype, check_int, check_pairs,
+    check_real, check_shape)
 from .linear import lsa_unchecked
 
 __all__ = ["LinearTransformer"]

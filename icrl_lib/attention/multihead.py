@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import torch
 
-from .._validation import as_tensor, check_finite_result, check_layer_inputs, check_shape
-from ._checks import check_bool
+from .._validation import as_tensor, check_bool, check_finite_result, check_layer_inputs, check_shape
 from .linear import lsa_unchecked
 
 __all__ = ["multihead_lsa", "multihead_lsa_unchecked"]

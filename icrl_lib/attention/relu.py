@@ -21,9 +21,9 @@ from math import prod
 
 import torch
 
-from .._validation import (as_tensor, broadcast_batch, check_finite_result, check_int, check_memory,
-                           check_shape)
-from ._checks import check_bool, check_float_dtype
+from .._validation import (
+    as_tensor, broadcast_batch, check_bool, check_finite_result, check_float_dtype, check_int, check_memory,
+    check_shape)
 
 __all__ = ["relu_attention", "relu_attention_unchecked", "relu_mlp", "causal_average_weights"]
 

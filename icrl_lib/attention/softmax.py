@@ -21,9 +21,9 @@ from math import prod
 import torch
 from torch import nn
 
-from .._validation import (as_generator, as_tensor, check_finite_result, check_int, check_layer_inputs, check_memory,
-                           check_real, check_shape)
-from ._checks import check_bool, check_float_dtype, check_pairs
+from .._validation import (
+    as_generator, as_tensor, check_bool, check_finite_result, check_float_dtype, check_int,
+    check_layer_inputs, check_memory, check_pairs, check_real, check_shape)
 
 __all__ = ["softmax_attention", "softmax_attention_unchecked", "column_shift", "SoftmaxTransformer"]
 

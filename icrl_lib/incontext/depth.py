@@ -12,9 +12,10 @@ from typing import Callable, Mapping
 
 import torch
 
-from .._validation import as_generator, as_tensor, check_finite_result, check_indices, check_int, check_shape
+from .._validation import (
+    as_generator, as_tensor, check_bool, check_finite_result, check_float_dtype, check_indices, check_int,
+    check_shape)
 from ..attention import lsa_unchecked, multihead_lsa_unchecked
-from ..attention._checks import check_bool, check_float_dtype
 from ..rl import sample_transitions
 from .base import check_transition_fields
 from .tasks import PromptBatch, PromptDistribution, behaviour_policy, sample_mdps, sample_parameters

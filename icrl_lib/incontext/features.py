@@ -11,10 +11,10 @@ from typing import Callable
 
 import torch
 
-from .._validation import (as_generator, as_tensor, broadcast_batch, check_gamma, check_indices, check_int,
-                           check_positive, check_shape)
+from .._validation import (
+    as_generator, as_tensor, broadcast_batch, check_bool, check_gamma, check_indices, check_int,
+    check_positive, check_shape)
 from ..attention import lsa_unchecked
-from ..attention._checks import check_bool
 from .base import check_transition_fields
 from ..rl import batch_sarsa_update, q_values, random_features, sample_transitions, softmax_policy
 from .sarsa import sarsa_prompt

@@ -25,9 +25,9 @@ from typing import NamedTuple
 import numpy as np
 import torch
 
-from .._validation import (as_tensor, broadcast_batch, check_finite_result, check_indices, check_int, check_memory,
-                           check_positive, check_real, check_shape)
-from ..attention._checks import check_bool, check_float_dtype
+from .._validation import (
+    as_tensor, broadcast_batch, check_bool, check_finite_result, check_float_dtype, check_indices, check_int,
+    check_memory, check_positive, check_real, check_shape)
 from ..attention.relu import relu_mlp
 from .layout import PromptLayout
 from .ridge import check_momentum, check_ridge_layout, ridge_forward, ridge_gd_construction, ridge_layout, ridge_prompt

@@ -27,9 +27,9 @@ from numbers import Real
 import numpy as np
 import torch
 
-from .._validation import (as_tensor, broadcast_batch, check_finite_result, check_int, check_positive, check_real,
-                           check_shape)
-from ..attention._checks import check_bool, check_float_dtype
+from .._validation import (
+    as_tensor, broadcast_batch, check_bool, check_finite_result, check_float_dtype, check_int, check_positive,
+    check_real, check_shape)
 from .layout import PromptLayout, assemble, render_blocks
 
 __all__ = ["regression_layout", "regression_prompt", "regression_readout", "step_matrix", "gd_blocks",

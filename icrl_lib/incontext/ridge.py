@@ -34,9 +34,9 @@ from typing import NamedTuple
 
 import torch
 
-from .._validation import (as_tensor, broadcast_batch, check_finite_result, check_int, check_memory, check_positive,
-                           check_real, check_shape)
-from ..attention._checks import check_bool, check_float_dtype, check_pairs
+from .._validation import (
+    as_tensor, broadcast_batch, check_bool, check_finite_result, check_float_dtype, check_int, check_memory,
+    check_pairs, check_positive, check_real, check_shape)
 from ..attention.relu import causal_average_weights
 from .layout import PromptLayout
 

@@ -20,9 +20,9 @@ from typing import NamedTuple
 
 import torch
 
-from .._validation import (as_generator, as_tensor, broadcast_batch, check_finite_result, check_int, check_memory,
-                           check_positive, check_shape)
-from ..attention._checks import check_bool, check_float_dtype
+from .._validation import (
+    as_generator, as_tensor, broadcast_batch, check_bool, check_finite_result, check_float_dtype, check_int,
+    check_memory, check_positive, check_shape)
 from .layout import PromptLayout
 from .ridge import check_momentum, ridge_forward, ridge_gd_construction, ridge_layout
 

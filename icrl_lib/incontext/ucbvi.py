@@ -27,9 +27,9 @@ from typing import NamedTuple
 import numpy as np
 import torch
 
-from .._validation import (as_tensor, broadcast_batch, check_finite_result, check_indices, check_int, check_memory,
-                           check_probability, check_real, check_shape)
-from ..attention._checks import check_float_dtype
+from .._validation import (
+    as_tensor, broadcast_batch, check_finite_result, check_float_dtype, check_indices, check_int,
+    check_memory, check_probability, check_real, check_shape)
 from ..rl.ucbvi import ucbvi_bonus
 from .layout import PromptLayout
 from .ridge import forward_named

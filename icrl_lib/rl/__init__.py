@@ -81,3 +81,8 @@ __all__ += ["TIE_TOL", "EpisodicMDP", "UCBVIRun", "random_episodic_mdp", "ucbvi_
 from .coupling import CoupledBanditRun, maximal_coupling_sample, run_bandit_coupled  # noqa: E402
 
 __all__ += ["maximal_coupling_sample", "CoupledBanditRun", "run_bandit_coupled"]
+
+# Intervals for small samples (chapters 3, 6): Student-t and Clopper-Pearson.
+from .intervals import clopper_pearson, mean_and_t_interval, t_quantile  # noqa: E402
+
+__all__ += ["t_quantile", "mean_and_t_interval", "clopper_pearson"]

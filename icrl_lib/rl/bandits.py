@@ -14,8 +14,7 @@ from typing import Callable, NamedTuple
 import numpy as np
 import torch
 
-from .._validation import as_generator, as_tensor, check_int, check_positive, check_shape
-from ._checks import select_rows
+from .._validation import as_generator, as_tensor, check_int, check_positive, check_shape, select_rows
 from .sampling import _categorical
 
 __all__ = ["GaussianBandit", "BernoulliBandit", "LinearBandit", "BanditHistory", "BanditTrajectory",

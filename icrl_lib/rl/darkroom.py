@@ -12,8 +12,7 @@ from typing import NamedTuple
 
 import torch
 
-from .._validation import as_generator, as_tensor, check_indices, check_int, check_stochastic
-from ._checks import select_rows
+from .._validation import as_generator, as_tensor, check_indices, check_int, check_stochastic, select_rows
 from .sampling import _categorical
 
 __all__ = ["DarkRoom", "DarkRoomEpisodes", "darkroom_goal_split"]

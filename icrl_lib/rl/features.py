@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import torch
 
-from .._validation import as_tensor, broadcast_batch, check_indices, check_int, check_real, check_shape
-from ._checks import check_float_dtype, resolve_seed
+from .._validation import (
+    as_tensor, broadcast_batch, check_float_dtype, check_indices, check_int, check_real, check_shape,
+    resolve_generator)
 
 __all__ = ["one_hot_state", "one_hot_state_action", "state_action_table", "random_features", "q_values"]
 
@@ -50,7 +51,7 @@ def random_features(n_items: int, d: int, seed: int = 0, low: float = -1.0, high
     if not lo < hi:
         raise ValueError(f"low must be < high; got low={lo}, high={hi}")
     check_float_dtype(dtype)  # an integer dtype would truncate U[-1, 1) features to 0
-    gen = resolve_seed(generator, seed if generator is None else None)
+    gen = resolve_generator(generator, seed if generator is None else None)
     u = torch.rand(n, d, generator=gen, dtype=torch.float64)
     return (lo + (hi - lo) * u).to(dtype)
 

@@ -19,9 +19,9 @@ from typing import Sequence
 import numpy as np
 import torch
 
-from .._validation import (as_tensor, broadcast_batch, check_gamma, check_int, check_memory, check_real,
-                           check_shape, check_stochastic)
-from ._checks import resolve_seed
+from .._validation import (
+    as_tensor, broadcast_batch, check_gamma, check_int, check_memory, check_real, check_shape,
+    check_stochastic, resolve_generator)
 
 __all__ = ["TabularMDP", "MarkovRewardProcess", "stack_mdps", "random_mdp", "boyan_chain", "check_policy",
            "policy_transition", "bellman_backup", "bellman_expectation_operator", "bellman_optimality_operator",
@@ -193,7 +193,7 @@ def random_mdp(n_states: int, n_actions: int, gamma: float = 0.9, seed: int = 0,
     A = check_int(n_actions, "n_actions")
     g = check_gamma(gamma)
     batch = _batch_dims(n_mdps, "n_mdps")
-    gen = resolve_seed(generator, None if generator is not None else seed)
+    gen = resolve_generator(generator, None if generator is not None else seed)
     check_memory(math.prod(batch) * S * A * S, _F64, f"the (..., S, A, S) = {(*batch, S, A, S)} kernel", "n_states")
     e = -torch.log1p(-torch.rand(*batch, S, A, S, generator=gen, dtype=_F64))   # Exp(1) = Gamma(1)
     P = e / e.sum(-1, keepdim=True)
@@ -215,7 +215,7 @@ def boyan_chain(n_states: int, gamma: float = 0.9, seed: int = 0, n_chains=None,
     S = check_int(n_states, "n_states", minimum=3)
     g = check_gamma(gamma)
     batch = _batch_dims(n_chains, "n_chains")
-    gen = resolve_seed(generator, None if generator is not None else seed)
+    gen = resolve_generator(generator, None if generator is not None else seed)
     check_memory(math.prod(batch) * S * S, _F64, f"the (..., S, S) = {(*batch, S, S)} kernel", "n_states")
     P = torch.zeros(*batch, S, S, dtype=_F64)
     p = 0.01 + 0.98 * torch.rand(*batch, S - 2, generator=gen, dtype=_F64)

@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import torch
 
-from .._validation import (as_tensor, broadcast_batch, check_indices, check_int, check_positive, check_probability,
-                           check_shape)
-from ._checks import check_float_dtype
+from .._validation import (
+    as_tensor, broadcast_batch, check_float_dtype, check_indices, check_int, check_positive,
+    check_probability, check_shape)
 
 __all__ = ["softmax_policy", "epsilon_greedy_policy", "uniform_policy", "softmax_actor_policy",
            "softmax_actor_scores"]

@@ -10,9 +10,9 @@ from typing import NamedTuple
 
 import torch
 
-from .._validation import (as_generator, as_tensor, broadcast_batch, check_int, check_probability, check_real,
-                           check_shape, check_stochastic)
-from ._checks import resolve_seed
+from .._validation import (
+    as_generator, as_tensor, broadcast_batch, check_int, check_probability, check_real, check_shape,
+    check_stochastic, resolve_generator)
 from .mdp import MarkovRewardProcess, TabularMDP, check_policy
 
 __all__ = ["Transitions", "inverse_cdf", "categorical", "sample_transitions", "sample_mrp_trajectory", "standard_gamma"]
@@ -94,7 +94,7 @@ def sample_transitions(mdp: TabularMDP, pi, n: int, generator: torch.Generator |
     noise = check_real(reward_noise, "reward_noise")
     if noise < 0:
         raise ValueError(f"reward_noise must be >= 0; got {noise}")
-    gen = resolve_seed(generator, seed)
+    gen = resolve_generator(generator, seed)
     S, A = mdp.n_states, mdp.n_actions
     batch = broadcast_batch({"mdp": mdp.P.shape, "pi": pi.shape}, {"mdp": 3, "pi": 2})
     P = mdp.P.expand(*batch, S, A, S).reshape(-1, S, A, S)
@@ -136,7 +136,7 @@ def sample_mrp_trajectory(mrp: MarkovRewardProcess, n: int, generator: torch.Gen
     if not isinstance(mrp, MarkovRewardProcess):
         raise ValueError(f"mrp must be a MarkovRewardProcess; got {type(mrp).__name__}")
     n = check_int(n, "n")
-    gen = resolve_seed(generator, seed)
+    gen = resolve_generator(generator, seed)
     batch, S = mrp.batch_shape, mrp.n_states
     P = mrp.P.reshape(-1, S, S)
     M = P.shape[0]

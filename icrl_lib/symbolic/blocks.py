@@ -22,6 +22,7 @@ import sympy as sp
 from sympy import BlockMatrix, Identity, ZeroMatrix
 
 from ..incontext import PromptLayout, is_matrix_value
+from .core import check_scalar, check_symbolic_size
 
 __all__ = ["as_matrix", "matrix_shape", "check_dim", "symbolic_prompt", "symbolic_block_matrix",
            "render_blocks_sympy", "block_layout", "block_index", "block_size", "block_tokens", "block_matrix",
@@ -31,6 +32,9 @@ __all__ = ["as_matrix", "matrix_shape", "check_dim", "symbolic_prompt", "symboli
 def as_matrix(x, name: str, shape: tuple) -> sp.Matrix:
     """Sympify ``x`` into a Matrix of ``shape`` (``ValueError`` naming ``name`` otherwise); a flat sequence or
     row/column vector of the right length is accepted for vectors (``shape[1] == 1``). Chapters 4-5."""
+    if not (isinstance(shape, tuple) and len(shape) == 2
+            and all(isinstance(k, int) and not isinstance(k, bool) and k >= 1 for k in shape)):
+        raise ValueError(f"shape must be a pair of integers >= 1; got {shape!r}")
     try:
         M = sp.Matrix(x)
     except (TypeError, ValueError, sp.SympifyError) as exc:
@@ -60,21 +64,42 @@ def check_dim(n, name: str) -> int:
     return n
 
 
+def _check_layout(layout) -> PromptLayout:
+    if not isinstance(layout, PromptLayout):
+        raise ValueError(f"layout must be a PromptLayout (e.g. incontext.sarsa_layout(d)); got {type(layout).__name__}")
+    return layout
+
+
+def _check_blocks(blocks, name: str, layout: PromptLayout) -> dict:
+    if not isinstance(blocks, dict):
+        raise ValueError(f"{name} must be a dict {{block name: matrix}}; got {type(blocks).__name__}")
+    unknown = sorted(set(blocks) - set(layout.names), key=str)
+    if unknown:
+        raise ValueError(f"{name} must name blocks of the layout {list(layout.names)}; got {unknown}")
+    return blocks
+
+
 def symbolic_prompt(layout: PromptLayout, data: dict, params: dict, n_context: int) -> sp.Matrix:
     """A ``D x (N+1)`` sympy prompt: ``data[name]`` is ``(N, size)`` (one row per transition, written into
     the context columns of the rows ``name``), ``params[name]`` is ``(size, 1)`` (written into the query
     column). Blocks not given are zero. Mirrors :func:`icrl_lib.incontext.assemble` (chapters 2-5)."""
+    _check_layout(layout)
+    n_context = check_dim(n_context, "n_context")
+    _check_blocks(data, "data", layout)
+    _check_blocks(params, "params", layout)
     H = sp.zeros(layout.dim, n_context + 1)
     for name, block in data.items():
-        H[layout.rows(name), :n_context] = block.T
+        H[layout.rows(name), :n_context] = as_matrix(block, f"data[{name!r}]", (n_context, layout.size(name))).T
     for name, vec in params.items():
-        H[layout.rows(name), n_context] = vec
+        H[layout.rows(name), n_context] = as_matrix(vec, f"params[{name!r}]", (layout.size(name), 1))
     return H
 
 
 def symbolic_block_matrix(layout: PromptLayout, entries: dict) -> sp.Matrix:
     """A ``D x D`` sympy Matrix that is zero except ``entries[(row_block, col_block)]`` (explicit blocks;
     chapters 4-5)."""
+    _check_layout(layout)
+    _check_entries(entries, layout)
     M = sp.zeros(layout.dim, layout.dim)
     for (row, col), block in entries.items():
         rows, cols = layout.rows(row), layout.rows(col)
@@ -82,7 +107,19 @@ def symbolic_block_matrix(layout: PromptLayout, entries: dict) -> sp.Matrix:
     return M
 
 
+def _check_entries(entries, layout: PromptLayout) -> dict:
+    if not isinstance(entries, dict):
+        raise ValueError(f"entries must be a dict {{(row_block, col_block): matrix}}; got {type(entries).__name__}")
+    for key in entries:
+        if not (isinstance(key, tuple) and len(key) == 2 and all(k in layout.names for k in key)):
+            raise ValueError(f"entries keys must be (row_block, col_block) pairs of blocks of the layout "
+                             f"{list(layout.names)}; got {key!r}")
+    return entries
+
+
 def _split_table(table, matrices) -> dict:
+    if not isinstance(table, dict):
+        raise ValueError(f"table must be a dict {{(matrix, row_block, col_block): value}}; got {type(table).__name__}")
     out = {m: {} for m in matrices}
     for key, value in table.items():
         if not (isinstance(key, tuple) and len(key) == 3 and key[0] in out):
@@ -92,22 +129,33 @@ def _split_table(table, matrices) -> dict:
     return out
 
 
+def _table_value(value, where: str):
+    # a block-table value: an explicit matrix / matrix expression, or a scalar coefficient of the identity
+    if is_matrix_value(value):
+        return value
+    return check_scalar(value, where)
+
+
 def render_blocks_sympy(layout: PromptLayout, table, matrices: tuple = ("P", "V")) -> tuple:
     """Render a block table (see :mod:`icrl_lib.incontext.layout`) as explicit ``D x D`` sympy Matrices, one
     per name in ``matrices``: a scalar value ``c`` becomes ``c I``, a matrix value is copied (chapters 2-5).
     ``layout`` must have concrete (integer) sizes; the symbolic twin of :func:`icrl_lib.incontext.render_blocks`.
     """
+    _check_layout(layout)
     out = []
     for m, entries in _split_table(table, matrices).items():
         explicit = {}
         for (row, col), value in entries.items():
+            if row not in layout.names or col not in layout.names:
+                raise ValueError(f"table key {(m, row, col)!r} must name blocks of the layout {list(layout.names)}")
+            value = _table_value(value, f"table[{(m, row, col)!r}]")
             r, c = layout.size(row), layout.size(col)
             if is_matrix_value(value):
                 explicit[(row, col)] = sp.Matrix(value.as_explicit() if isinstance(value, sp.MatrixExpr) else value)
             else:
                 if r != c:
                     raise ValueError(f"table[{(m, row, col)!r}] is a scalar but the block ({r}, {c}) is not square")
-                explicit[(row, col)] = sp.sympify(value) * sp.eye(r)
+                explicit[(row, col)] = value * sp.eye(r)
         out.append(symbolic_block_matrix(layout, explicit))
     return tuple(out)
 
@@ -125,6 +173,7 @@ def block_layout(layout_fn: Callable[..., PromptLayout], *dims) -> PromptLayout:
         raise ValueError("layout_fn must be a layout function such as incontext.sarsa_layout")
     if not dims:
         raise ValueError("dims must hold at least one dimension (an integer or a sympy expression)")
+    dims = tuple(check_symbolic_size(x, "dims") for x in dims)
     k = len(dims)
     base = layout_fn(*([1] * k))
     names = [n for n, _ in base.blocks]
@@ -145,6 +194,7 @@ def block_layout(layout_fn: Callable[..., PromptLayout], *dims) -> PromptLayout:
 
 def block_index(layout: PromptLayout, name: str) -> int:
     """Position of the block ``name`` in ``layout.blocks`` (chapters 4-5)."""
+    _check_layout(layout)
     names = [n for n, _ in layout.blocks]
     if name not in names:
         raise ValueError(f"name must be one of {names}; got {name!r}")
@@ -153,6 +203,7 @@ def block_index(layout: PromptLayout, name: str) -> int:
 
 def block_size(layout: PromptLayout, name: str):
     """The (possibly symbolic) size of block ``name`` of ``layout`` (chapters 4-5)."""
+    _check_layout(layout)
     return layout.blocks[block_index(layout, name)][1]
 
 
@@ -175,7 +226,11 @@ def block_tokens(layout: PromptLayout, data: dict, params: dict, n_context) -> t
     blocks are zero in the context, as in the numeric prompts.
     Chapters 4-5.
     """
-    N = sp.sympify(n_context)
+    _check_layout(layout)
+    N = check_symbolic_size(n_context, "n_context")
+    for arg, name in ((data, "data"), (params, "params")):
+        if not isinstance(arg, dict):
+            raise ValueError(f"{name} must be a dict {{block name: matrix expression}}; got {type(arg).__name__}")
     unknown = (set(data) | set(params)) - {n for n, _ in layout.blocks}
     if unknown:
         raise ValueError(f"data and params must name blocks of the layout {[n for n, _ in layout.blocks]}; "
@@ -192,8 +247,14 @@ def block_tokens(layout: PromptLayout, data: dict, params: dict, n_context) -> t
 def block_matrix(layout: PromptLayout, entries: dict) -> BlockMatrix:
     """A ``D x D`` BlockMatrix with row and column blocks from ``layout``: ``entries[(row, col)]``, zero
     elsewhere (chapters 4-5)."""
+    _check_layout(layout)
     sizes = dict(layout.blocks)
-    for (row, col), block in entries.items():
+    if not isinstance(entries, dict):
+        raise ValueError(f"entries must be a dict {{(row_block, col_block): matrix}}; got {type(entries).__name__}")
+    for key, block in entries.items():
+        if not (isinstance(key, tuple) and len(key) == 2):
+            raise ValueError(f"entries keys must be (row_block, col_block) pairs; got {key!r}")
+        row, col = key
         for n in (row, col):
             if n not in sizes:
                 raise ValueError(f"entries must name blocks of the layout {list(sizes)}; got {n!r}")
@@ -216,16 +277,20 @@ def render_block_matrices(layout: PromptLayout, table, matrices: tuple = ("P", "
     ``matrices``: a scalar value ``c`` becomes ``c Identity(size)``, a matrix value is used as the block
     (chapters 3-5). The general-size twin of :func:`render_blocks_sympy`.
     """
+    _check_layout(layout)
     out = []
     for m, entries in _split_table(table, matrices).items():
         blocks = {}
         for (row, col), value in entries.items():
+            if row not in layout.names or col not in layout.names:
+                raise ValueError(f"table key {(m, row, col)!r} must name blocks of the layout {list(layout.names)}")
+            value = _table_value(value, f"table[{(m, row, col)!r}]")
             if is_matrix_value(value):
                 blocks[(row, col)] = value
             else:
                 r, c = block_size(layout, row), block_size(layout, col)
                 if sp.simplify(r - c) != 0:
                     raise ValueError(f"table[{(m, row, col)!r}] is a scalar but the block ({r}, {c}) is not square")
-                blocks[(row, col)] = sp.sympify(value) * Identity(r)
+                blocks[(row, col)] = value * Identity(r)
         out.append(block_matrix(layout, blocks))
     return tuple(out)

@@ -24,12 +24,72 @@ from sympy import BlockMatrix, Identity, MatrixExpr, ZeroMatrix, block_collapse
 __all__ = ["symbol_matrix", "symbol_vector", "symbolic_lsa", "query_mask", "block_lsa",
            "token_second_moment", "block_lsa_query_output", "collapse", "is_zero_matrix", "check_size"]
 
+#: The most symbols an explicit matrix of :func:`symbol_matrix` / :func:`symbol_vector` may hold: the exact proofs
+#: use a few hundred; a million would take minutes and gigabytes before any proof starts.
+MAX_SYMBOLS = 100_000
+
 
 def check_size(n, name: str) -> int:
     """A concrete size: a Python integer >= 1 (``ValueError`` naming ``name`` otherwise). Chapter 2."""
+    if not isinstance(name, str):
+        raise ValueError(f"name must be the argument's name (a string); got {name!r}")
     if isinstance(n, bool) or not isinstance(n, int) or n < 1:
         raise ValueError(f"{name} must be an integer >= 1; got {n!r}")
     return n
+
+
+def _check_count(count: int, name: str) -> None:
+    if count > MAX_SYMBOLS:
+        raise ValueError(f"{name} is too large: {count} symbols (limit icrl_lib.symbolic.core.MAX_SYMBOLS = "
+                         f"{MAX_SYMBOLS}); explicit matrices are for small sizes, use block matrices for general ones")
+
+
+def check_symbolic_size(n, name: str):
+    """A size that may be symbolic: a Python integer >= 1 or a sympy expression that is not a number < 1
+    (for example ``N`` or ``d + 1``). Returns it sympified."""
+    if isinstance(n, bool) or isinstance(n, float):
+        raise ValueError(f"{name} must be an integer >= 1 or a sympy expression; got {n!r}")
+    if isinstance(n, int):
+        return sp.Integer(check_size(n, name))
+    if not isinstance(n, sp.Expr):
+        raise ValueError(f"{name} must be an integer >= 1 or a sympy expression; got {type(n).__name__}")
+    if n.is_number and not (n.is_integer and n >= 1):
+        raise ValueError(f"{name} must be an integer >= 1 or a sympy expression; got {n}")
+    return n
+
+
+def is_matrix(x) -> bool:
+    """An explicit sympy Matrix or a matrix expression (``MatrixSymbol``, ``BlockMatrix``, ...)."""
+    return isinstance(x, (sp.MatrixBase, MatrixExpr))
+
+
+def same_size(a, b) -> bool:
+    """Two (possibly symbolic) sizes are provably equal."""
+    return sp.simplify(sp.sympify(a) - sp.sympify(b)) == 0
+
+
+def check_matrix(x, name: str, shape: tuple | None = None):
+    """``x`` is a sympy matrix (explicit or expression) of ``shape`` (entries compared symbolically; ``None``
+    = any size). Returns ``x``."""
+    if not is_matrix(x):
+        raise ValueError(f"{name} must be a sympy Matrix or matrix expression; got {type(x).__name__}")
+    if shape is not None and any(s is not None and not same_size(a, s) for a, s in zip(x.shape, shape)):
+        want = tuple("*" if s is None else s for s in shape)
+        raise ValueError(f"{name} must have shape {want}; got {x.shape}")
+    return x
+
+
+def check_scalar(x, name: str):
+    """A sympy scalar (a number or a scalar expression such as ``alpha``); strings are not parsed."""
+    if isinstance(x, str) or isinstance(x, bool):
+        raise ValueError(f"{name} must be a sympy scalar or a number; got {x!r}")
+    try:
+        out = sp.sympify(x)
+    except (sp.SympifyError, TypeError, ValueError) as exc:
+        raise ValueError(f"{name} must be a sympy scalar or a number; got {type(x).__name__}") from exc
+    if not isinstance(out, sp.Expr) or isinstance(out, MatrixExpr):
+        raise ValueError(f"{name} must be a sympy scalar or a number; got {type(x).__name__}")
+    return out
 
 
 def symbol_matrix(name: str, rows: int, cols: int, **assumptions) -> sp.Matrix:
@@ -41,6 +101,7 @@ def symbol_matrix(name: str, rows: int, cols: int, **assumptions) -> sp.Matrix:
         raise ValueError(f"name must be a non-empty string; got {name!r}")
     check_size(rows, "rows")
     check_size(cols, "cols")
+    _check_count(rows * cols, "rows x cols")
     assumptions = {"real": True, **assumptions}
     return sp.Matrix(rows, cols, lambda i, j: sp.Symbol(f"{name}_{{{i + 1},{j + 1}}}", **assumptions))
 
@@ -50,6 +111,7 @@ def symbol_vector(name: str, n: int, **assumptions) -> sp.Matrix:
     if not isinstance(name, str) or not name:
         raise ValueError(f"name must be a non-empty string; got {name!r}")
     check_size(n, "n")
+    _check_count(n, "n")
     assumptions = {"real": True, **assumptions}
     return sp.Matrix(n, 1, lambda i, _: sp.Symbol(f"{name}_{i + 1}", **assumptions))
 
@@ -63,6 +125,8 @@ def symbolic_lsa(H: sp.Matrix, P: sp.Matrix, V: sp.Matrix, mask: bool = False) -
     for name, A in (("H", H), ("P", P), ("V", V)):
         if not isinstance(A, sp.MatrixBase):
             raise ValueError(f"{name} must be an explicit sympy Matrix; got {type(A).__name__}")
+    if not isinstance(mask, bool):
+        raise ValueError(f"mask must be True or False; got {mask!r}")
     D, cols = H.shape
     if cols < 2:
         raise ValueError(f"H must have shape (D, N+1) with N >= 1; got {H.shape}")
@@ -75,7 +139,9 @@ def symbolic_lsa(H: sp.Matrix, P: sp.Matrix, V: sp.Matrix, mask: bool = False) -
 
 
 def query_mask(N) -> BlockMatrix:
-    """``M = diag(I_N, 0)`` as a 2 x 2 BlockMatrix (column blocks: N context tokens, 1 query). Chapter 2."""
+    """``M = diag(I_N, 0)`` as a 2 x 2 BlockMatrix (column blocks: N context tokens, 1 query). ``N`` an integer
+    >= 1 or a sympy expression. Chapter 2."""
+    N = check_symbolic_size(N, "N")
     return BlockMatrix([[Identity(N), ZeroMatrix(N, 1)], [ZeroMatrix(1, N), ZeroMatrix(1, 1)]])
 
 
@@ -95,6 +161,12 @@ def block_lsa(H: BlockMatrix, P, V, N, mask: bool = False) -> MatrixExpr:
     """
     if not isinstance(H, BlockMatrix):
         raise ValueError(f"H must be a sympy BlockMatrix with column blocks (N, 1); got {type(H).__name__}")
+    N = check_symbolic_size(N, "N")
+    if not isinstance(mask, bool):
+        raise ValueError(f"mask must be True or False; got {mask!r}")
+    D = H.shape[0]
+    check_matrix(P, "P", (D, D))
+    check_matrix(V, "V", (D, D))
     sizes = _col_sizes(H)
     if len(sizes) != 2 or sp.simplify(sizes[0] - N) != 0 or sizes[1] != 1:
         raise ValueError(f"H must have column blocks (N, 1) = ({N}, 1); got {sizes}")
@@ -104,6 +176,8 @@ def block_lsa(H: BlockMatrix, P, V, N, mask: bool = False) -> MatrixExpr:
 
 def token_second_moment(C, N) -> MatrixExpr:
     """``Ghat = (1/N) C C^T = (1/N) sum_t h_t h_t^T`` for the context block ``C`` (D x N). Chapter 2."""
+    check_matrix(C, "C")
+    N = check_symbolic_size(N, "N")
     return (sp.Integer(1) / N) * C * C.T
 
 
@@ -115,6 +189,15 @@ def block_lsa_query_output(C, h_q, P, V, N, mask: bool = True) -> MatrixExpr:
     matrix expressions or BlockMatrices (row blocks matching ``P`` and ``V``). Computing it this way costs
     ``O(D^2 N)`` instead of forming the ``(N+1) x (N+1)`` score matrix.
     """
+    N = check_symbolic_size(N, "N")
+    check_matrix(C, "C")
+    D = C.shape[0]
+    check_matrix(C, "C", (D, N))
+    check_matrix(h_q, "h_q", (D, 1))
+    check_matrix(P, "P", (D, D))
+    check_matrix(V, "V", (D, D))
+    if not isinstance(mask, bool):
+        raise ValueError(f"mask must be True or False; got {mask!r}")
     G = token_second_moment(C, N)
     if not mask:
         G = G + (sp.Integer(1) / N) * h_q * h_q.T
@@ -126,6 +209,8 @@ def collapse(expr):
     Chapter 2."""
     if isinstance(expr, sp.MatrixBase):
         return expr.applyfunc(sp.expand)
+    if not isinstance(expr, sp.Basic):
+        raise ValueError(f"expr must be a sympy Matrix, matrix expression or expression; got {type(expr).__name__}")
     out = block_collapse(expr)
     if isinstance(out, BlockMatrix):
         return BlockMatrix(out.blocks.applyfunc(lambda b: sp.expand(block_collapse(b))))

@@ -18,6 +18,7 @@ from ..incontext import (actor_critic_blocks, actor_critic_layout, sarsa_blocks,
                          td_layout)
 from .blocks import (as_matrix, block_layout, block_tokens, check_dim, matrix_shape, render_block_matrices,
                      render_blocks_sympy, symbolic_prompt)
+from .core import MAX_SYMBOLS, check_matrix, check_scalar, check_symbolic_size
 
 __all__ = ["block_td_prompt", "block_td_construction", "symbolic_td_prompt", "symbolic_td_construction",
            "symbolic_sarsa_prompt", "symbolic_sarsa_readout", "symbolic_sarsa_construction",
@@ -35,9 +36,15 @@ def block_td_prompt(X, X_next, bottom, x_q, gamma, query_bottom=None) -> BlockMa
     bottom row (the rewards in the prompt, the TD errors at ``w_l`` after ``l`` layers), ``x_q`` the
     ``d x 1`` query features and ``query_bottom`` the query's ``1 x 1`` bottom entry (default 0).
     """
-    d = X.shape[0]
+    check_matrix(X, "X")
+    d, n = X.shape
+    check_matrix(X_next, "X_next", (d, n))
+    check_matrix(bottom, "bottom", (1, n))
+    check_matrix(x_q, "x_q", (d, 1))
+    gamma = check_scalar(gamma, "gamma")
     if query_bottom is None:
         query_bottom = ZeroMatrix(1, 1)
+    check_matrix(query_bottom, "query_bottom", (1, 1))
     return BlockMatrix([[X, x_q], [gamma * X_next, ZeroMatrix(d, 1)], [bottom, query_bottom]])
 
 
@@ -49,6 +56,8 @@ def block_td_construction(d, C) -> tuple[BlockMatrix, BlockMatrix]:
     :func:`icrl_lib.incontext.td_layout`); ``C`` is a ``d x d`` matrix expression and ``d`` may be a symbol.
     Mirrors :func:`icrl_lib.incontext.td_construction` (both render the same block table).
     """
+    d = check_symbolic_size(d, "d")
+    check_matrix(C, "C", (d, d))
     return render_block_matrices(block_layout(td_layout, d), td_blocks(C))
 
 
@@ -63,6 +72,9 @@ def symbolic_td_prompt(x: sp.Matrix, x_next: sp.Matrix, r: sp.Matrix, x_q: sp.Ma
         if not isinstance(A, sp.MatrixBase):
             raise ValueError(f"{name} must be an explicit sympy Matrix; got {type(A).__name__}")
     d, n = x.shape
+    if d < 1 or n < 1:
+        raise ValueError(f"x must have shape (d, n) with d, n >= 1; got {x.shape}")
+    gamma = check_scalar(gamma, "gamma")
     if x_next.shape != (d, n):
         raise ValueError(f"x_next must have shape ({d}, {n}); got {x_next.shape}")
     if r.shape not in ((1, n), (n, 1)):
@@ -79,7 +91,7 @@ def symbolic_td_construction(C: sp.Matrix) -> tuple[sp.Matrix, sp.Matrix]:
     Same block table (:func:`icrl_lib.incontext.td_blocks`) as :func:`block_td_construction` and
     :func:`icrl_lib.incontext.td_construction`. Chapter 3.
     """
-    if not isinstance(C, sp.MatrixBase) or C.shape[0] != C.shape[1]:
+    if not isinstance(C, sp.MatrixBase) or C.shape[0] != C.shape[1] or C.shape[0] < 1:
         raise ValueError(f"C must be a square explicit sympy Matrix; got {getattr(C, 'shape', type(C).__name__)}")
     return render_blocks_sympy(td_layout(C.shape[0]), td_blocks(C))
 
@@ -118,8 +130,18 @@ def symbolic_sarsa_construction(d: int, alpha, gamma) -> tuple[sp.Matrix, sp.Mat
     ``P[(phi, phi', r), (1, w)] = [[0, -I], [0, gamma I], [1, 0]]``, ``V[w, phi] = alpha I``, zero elsewhere:
     the block table :func:`icrl_lib.incontext.sarsa_blocks` rendered in sympy.
     """
-    d = check_dim(d, "d")
+    d = _check_explicit_dim(d, "d", lambda k: 3 * k + 2)
+    alpha, gamma = check_scalar(alpha, "alpha"), check_scalar(gamma, "gamma")
     return render_blocks_sympy(sarsa_layout(d), sarsa_blocks(sp.sympify(alpha), sp.sympify(gamma)))
+
+
+def _check_explicit_dim(d, name: str, dim_of) -> int:
+    # an explicit construction is a dim_of(d) x dim_of(d) Matrix: refuse sizes it would take minutes to build
+    d = check_dim(d, name)
+    if dim_of(d) ** 2 > MAX_SYMBOLS:
+        raise ValueError(f"{name} is too large for an explicit matrix ({dim_of(d)} x {dim_of(d)} entries, limit "
+                         f"{MAX_SYMBOLS}); use the block version for general sizes")
+    return d
 
 
 def symbolic_actor_critic_prompt(x, x_next, rewards, psi, w, theta) -> sp.Matrix:
@@ -158,8 +180,9 @@ def symbolic_actor_critic_construction(d_critic: int, d_actor: int, alpha, beta,
     ``P`` as in SARSA on ``(x, x', r)`` against ``(1, w)``; ``V[w, x] = alpha I``, ``V[theta, psi] = beta I``.
     """
     dc, da = check_dim(d_critic, "d_critic"), check_dim(d_actor, "d_actor")
-    return render_blocks_sympy(actor_critic_layout(dc, da),
-                               actor_critic_blocks(sp.sympify(alpha), sp.sympify(beta), sp.sympify(gamma)))
+    _check_explicit_dim(dc + da, "d_critic + d_actor", lambda k: 2 * k + 2)
+    alpha, beta, gamma = (check_scalar(v, k) for v, k in ((alpha, "alpha"), (beta, "beta"), (gamma, "gamma")))
+    return render_blocks_sympy(actor_critic_layout(dc, da), actor_critic_blocks(alpha, beta, gamma))
 
 
 def block_sarsa_tokens(Phi, Phi_next, r, w) -> tuple[BlockMatrix, BlockMatrix]:
@@ -167,7 +190,11 @@ def block_sarsa_tokens(Phi, Phi_next, r, w) -> tuple[BlockMatrix, BlockMatrix]:
 
     ``Phi``, ``Phi_next``: ``d x N`` (column ``t`` is ``phi_t``, ``phi'_t``); ``r``: ``1 x N``; ``w``: ``d x 1``.
     """
+    check_matrix(Phi, "Phi")
     d, N = Phi.shape
+    check_matrix(Phi_next, "Phi_next", (d, N))
+    check_matrix(r, "r", (1, N))
+    check_matrix(w, "w", (d, 1))
     L = block_layout(sarsa_layout, d)
     return block_tokens(L, {"phi": Phi, "phi_next": Phi_next, "r": r}, {"one": Identity(1), "w": w}, N)
 
@@ -175,6 +202,8 @@ def block_sarsa_tokens(Phi, Phi_next, r, w) -> tuple[BlockMatrix, BlockMatrix]:
 def block_sarsa_construction(d, alpha, gamma) -> tuple[BlockMatrix, BlockMatrix]:
     """The SARSA ``(P, V)`` as BlockMatrices for symbolic ``d`` (chapter 4; see
     :func:`symbolic_sarsa_construction`)."""
+    d = check_symbolic_size(d, "d")
+    alpha, gamma = check_scalar(alpha, "alpha"), check_scalar(gamma, "gamma")
     return render_block_matrices(block_layout(sarsa_layout, d), sarsa_blocks(alpha, gamma))
 
 
@@ -184,8 +213,15 @@ def block_actor_critic_tokens(X, X_next, r, Psi, w, theta) -> tuple[BlockMatrix,
     ``X``, ``X_next``: ``d_c x N``; ``r``: ``1 x N``; ``Psi``: ``d_a x N``; ``w``: ``d_c x 1``; ``theta``:
     ``d_a x 1``.
     """
+    check_matrix(X, "X")
     dc, N = X.shape
+    check_matrix(Psi, "Psi")
     da = Psi.shape[0]
+    check_matrix(X_next, "X_next", (dc, N))
+    check_matrix(r, "r", (1, N))
+    check_matrix(Psi, "Psi", (da, N))
+    check_matrix(w, "w", (dc, 1))
+    check_matrix(theta, "theta", (da, 1))
     L = block_layout(actor_critic_layout, dc, da)
     return block_tokens(L, {"x": X, "x_next": X_next, "r": r, "psi": Psi},
                         {"one": Identity(1), "w": w, "theta": theta}, N)
@@ -193,5 +229,7 @@ def block_actor_critic_tokens(X, X_next, r, Psi, w, theta) -> tuple[BlockMatrix,
 
 def block_actor_critic_construction(d_critic, d_actor, alpha, beta, gamma) -> tuple[BlockMatrix, BlockMatrix]:
     """The actor-critic ``(P, V)`` as BlockMatrices for symbolic sizes (chapter 5, our construction)."""
+    d_critic, d_actor = check_symbolic_size(d_critic, "d_critic"), check_symbolic_size(d_actor, "d_actor")
+    alpha, beta, gamma = (check_scalar(v, k) for v, k in ((alpha, "alpha"), (beta, "beta"), (gamma, "gamma")))
     return render_block_matrices(block_layout(actor_critic_layout, d_critic, d_actor),
                                  actor_critic_blocks(alpha, beta, gamma))

@@ -82,3 +82,8 @@ __all__ += ["DecisionTransformer", "SupervisedResult", "action_probabilities", "
 from .ad_linucb import ADLinUCBConfig, ad_linucb_experiment, policy_gap  # noqa: E402
 
 __all__ += ["ADLinUCBConfig", "ad_linucb_experiment", "policy_gap"]
+
+# Chapter 11: how the two heads of a trained two-head block split the critic and actor steps.
+from .head_output_split import head_output_split  # noqa: E402
+
+__all__ += ["head_output_split"]

@@ -14,11 +14,14 @@ from dataclasses import asdict, dataclass
 
 import torch
 
-from .._validation import check_int, check_positive
+import math
+
+from .._validation import (as_tensor, broadcast_batch, check_int, check_positive, check_real, check_shape,
+                           check_stochastic)
 from ..incontext.linucb import (linucb_construction, linucb_default_momentum, linucb_forward, linucb_prompt,
                                 linucb_readout, transformer_linucb_expert)
 from ..rl import LinearBandit, empirical_greedy, linucb, mean_and_se, regret, run_bandit, soft_linucb
-from .supervised import (DecisionTransformer, action_probabilities, bandit_token_dim, bandit_tokens,
+from .supervised import (ATTENTIONS, DecisionTransformer, action_probabilities, bandit_token_dim, bandit_tokens,
                          pretrain_supervised, transformer_expert)
 from .supervised_data import collect_bandit_data
 
@@ -50,18 +53,50 @@ class ADLinUCBConfig:
     seed: int = 0
 
     def __post_init__(self):
-        for name in ("d", "n_arms", "horizon", "n_train_tasks", "n_eval_tasks", "n_steps", "batch_size",
+        for name in ("d", "horizon", "n_train_tasks", "n_layers", "d_model", "n_heads", "n_steps", "batch_size",
                      "construction_layers", "construction_width"):
             check_int(getattr(self, name), name)
+        check_int(self.n_arms, "n_arms", minimum=2)
+        check_int(self.n_eval_tasks, "n_eval_tasks", minimum=2)      # a standard error needs two tasks
+        check_int(self.seed, "seed", minimum=0)
         for name in ("sigma", "lam", "tau", "lr"):
             check_positive(getattr(self, name), name)
+        if check_real(self.alpha, "alpha") < 0:
+            raise ValueError(f"alpha must be >= 0; got {self.alpha}")
+        if self.d_model % self.n_heads:
+            raise ValueError(f"d_model must be a multiple of n_heads; got {self.d_model} and {self.n_heads}")
+        if self.attention not in ATTENTIONS:
+            raise ValueError(f"attention must be one of {ATTENTIONS}; got {self.attention!r}")
 
 
 def policy_gap(p, q) -> dict:
-    """Mean and max total-variation distance and mean KL(p || q) between policies (..., A) (chapter 10)."""
+    """Mean and max total-variation distance and mean KL(p || q) between policies ``p``, ``q`` (..., A) (chapter 10).
+
+    ``p`` and ``q`` are probability rows along the last axis (batch dimensions broadcast). The KL is exact, with
+    ``0 log 0 = 0``: it is ``+inf`` (``math.inf``) when ``q`` gives zero mass to an action that ``p`` plays (no
+    clamp). JSON cannot hold ``inf``: :func:`ad_linucb_experiment` stores an infinite ``kl_mean`` as the string
+    ``"inf"`` (``float("inf")`` reads it back). Returns ``{"tv_mean", "tv_max", "kl_mean"}`` (floats).
+    """
+    p = as_tensor(p, "p")
+    q = as_tensor(q, "q", dtype=p.dtype)
+    check_shape(p, "p", (None,))
+    A = p.shape[-1]
+    check_shape(q, "q", (A,))
+    batch = broadcast_batch({"p": p.shape, "q": q.shape}, {"p": 1, "q": 1})
+    if math.prod(batch) == 0:
+        raise ValueError(f"p and q must hold at least one distribution; got shapes {tuple(p.shape)} and "
+                         f"{tuple(q.shape)}")
+    check_stochastic(p, "p")
+    check_stochastic(q, "q")
     tv = 0.5 * (p - q).abs().sum(-1)
-    kl = (p * (p.clamp_min(1e-300).log() - q.clamp_min(1e-300).log())).sum(-1)
+    # xlogy(p, q) = p log q with 0 log 0 = 0; where p > 0 = q it is -inf, so the KL is +inf there
+    kl = (torch.xlogy(p, p) - torch.xlogy(p, q)).sum(-1)
     return {"tv_mean": float(tv.mean()), "tv_max": float(tv.max()), "kl_mean": float(kl.mean())}
+
+
+def _json_gap(gap: dict) -> dict:
+    # JSON has no infinity: an infinite KL is stored as the string "inf" (float("inf") reads it back)
+    return {k: ("inf" if v == math.inf else v) for k, v in gap.items()}
 
 
 def ad_linucb_experiment(cfg: ADLinUCBConfig, progress=False, log=None) -> dict:
@@ -70,8 +105,11 @@ def ad_linucb_experiment(cfg: ADLinUCBConfig, progress=False, log=None) -> dict:
     Returns a JSON-ready dict: ``horizon``, ``n_tasks``, ``regret`` ``{name: {"mean", "se"}}`` at the horizon for
     ``trained``, ``constructed``, ``soft_linucb``, ``linucb``, ``emp``; ``curves`` (mean cumulative regret per
     round); ``policy_gap`` ``{"trained", "constructed"}`` (TV and KL to the expert along the expert's
-    trajectories); ``training`` (loss history), ``config``, ``seconds`` (CPU).
+    trajectories; an infinite KL is stored as the string ``"inf"``, see :func:`policy_gap`); ``training`` (loss
+    history), ``config``, ``seconds`` (CPU).
     """
+    if not isinstance(cfg, ADLinUCBConfig):
+        raise ValueError(f"cfg must be an ADLinUCBConfig; got {type(cfg).__name__}")
     log = log or (lambda line: None)
     t0 = time.process_time()
     g = torch.Generator().manual_seed(cfg.seed)
@@ -106,7 +144,8 @@ def ad_linucb_experiment(cfg: ADLinUCBConfig, progress=False, log=None) -> dict:
     p_tr = action_probabilities(model, bandit_tokens(test, data.actions, data.rewards))[:, :cfg.horizon]
     H = linucb_prompt(test.features, data.actions, data.rewards, construction.layout)
     p_con = linucb_readout(linucb_forward(H, construction), construction, all_tokens=True)[:, :cfg.horizon]
-    out["policy_gap"] = {"trained": policy_gap(p_exp, p_tr), "constructed": policy_gap(p_exp, p_con)}
+    out["policy_gap"] = {"trained": _json_gap(policy_gap(p_exp, p_tr)),
+                         "constructed": _json_gap(policy_gap(p_exp, p_con))}
     log(f"policy gap to the expert: {out['policy_gap']}")
     out["training"] = result.history
     out["config"] = asdict(cfg)

@@ -20,7 +20,8 @@ from dataclasses import asdict, dataclass, field, replace
 
 import torch
 
-from .._validation import check_int, check_positive
+from .._validation import (as_generator, as_tensor, check_indices, check_int, check_positive, check_real,
+                           check_shape)
 from ..incontext import (PromptBatch, PromptDistribution, feature_prompt_batch, held_out_mdps,
                          null_directions, project_out,
                          recovery_metrics, sample_depth_batch, sarsa_construction, sarsa_layout,
@@ -30,6 +31,7 @@ from ..rl import (TabularMDP, batch_sarsa_update, expected_return, greedy_policy
                   uniform_policy, value_iteration)
 from .supervised import DecisionTransformer, action_probabilities, pretrain_supervised
 from .supervised_data import darkroom_tokens
+from ._checks import check_float_dtype, check_loss, check_seeds, diverged
 from .teacher_mimicking import init_parameters
 
 __all__ = ["StackMimickingConfig", "StackMimickingResult", "init_stack", "stack_prompts", "stack_loss",
@@ -68,6 +70,8 @@ class StackMimickingConfig:
             check_int(getattr(self, name), name)
         check_int(self.seed, "seed", minimum=0)
         check_positive(self.lr, "lr")
+        if check_real(self.init_scale, "init_scale") < 0:
+            raise ValueError(f"init_scale must be >= 0; got {self.init_scale}")
         if self.features is not None:
             check_int(self.features, "features")
 
@@ -85,8 +89,15 @@ class StackMimickingResult:
 
 def init_stack(n_layers: int, n_heads: int, dim: int, scale: float, generator: torch.Generator,
                dtype: torch.dtype = torch.float32) -> tuple[torch.Tensor, torch.Tensor]:
-    """``(P, V)`` of shape (L, M, D, D): chapter 6's balanced initialisation per layer and head (chapter 11)."""
+    """``(P, V)`` of shape (L, M, D, D): chapter 6's balanced initialisation per layer and head (chapter 11).
+
+    ``generator``: a ``torch.Generator`` or an int seed (one generator draws every layer and head)."""
     L, M = check_int(n_layers, "n_layers"), check_int(n_heads, "n_heads")
+    dim = check_int(dim, "dim")
+    if check_real(scale, "scale") < 0:
+        raise ValueError(f"scale must be >= 0; got {scale}")
+    dtype = check_float_dtype(dtype)
+    generator = as_generator(generator, "generator")
     pairs = [init_parameters(dim, scale, generator, True, dtype) for _ in range(L * M)]
     P = torch.stack([p for p, _ in pairs]).reshape(L, M, dim, dim)
     V = torch.stack([v for _, v in pairs]).reshape(L, M, dim, dim)
@@ -94,8 +105,12 @@ def init_stack(n_layers: int, n_heads: int, dim: int, scale: float, generator: t
 
 
 def stack_prompts(config: StackMimickingConfig, n_prompts: int, generator: torch.Generator) -> PromptBatch:
-    """Prompts and targets of ``config`` (float64; chapter 11), drawn in chunks of 1024."""
+    """Prompts and targets of ``config`` (float64; chapter 11), drawn in chunks of 1024.
+
+    ``generator``: a ``torch.Generator`` or an int seed."""
+    _check_config(config)
     out, left = [], check_int(n_prompts, "n_prompts")
+    generator = as_generator(generator, "generator")
     while left > 0:
         n = min(left, 1024)
         if config.features is None:
@@ -114,16 +129,48 @@ def _rows(config: StackMimickingConfig) -> torch.Tensor:
     return torch.arange(2 * d + 2, 3 * d + 2)
 
 
-def stack_loss(P, V, H, target, rows) -> torch.Tensor:
-    """Mean squared error of the stack's readout against ``target`` (B, n_out) (chapter 11)."""
+def _check_config(config) -> None:
+    if not isinstance(config, StackMimickingConfig):
+        raise ValueError(f"config must be a StackMimickingConfig; got {type(config).__name__}")
+
+
+def _loss(P, V, H, target, rows) -> torch.Tensor:
+    # the unchecked loss of the training loop
     return ((stack_readout(H, P, V, rows) - target) ** 2).sum(-1).mean()
+
+
+def stack_loss(P, V, H, target, rows) -> torch.Tensor:
+    """Mean squared error of the stack's readout against ``target`` (B, n_out) (chapter 11).
+
+    ``H`` (B, D, N+1) with N >= 1; ``P``, ``V`` (L, M, D, D) or (L, D, D); ``rows`` the ``n_out`` row indices
+    read out of the query column. Computed in ``H``'s dtype.
+    """
+    H = as_tensor(H, "H")
+    check_shape(H, "H", (None, None))
+    D = H.shape[-2]
+    if H.shape[-1] < 2:
+        raise ValueError(f"H must have at least 2 columns (N >= 1 context tokens and a query); got {tuple(H.shape)}")
+    P = as_tensor(P, "P", dtype=H.dtype)
+    V = as_tensor(V, "V", dtype=H.dtype)
+    for name, M in (("P", P), ("V", V)):
+        if M.dim() not in (3, 4) or M.shape[-2:] != (D, D):
+            raise ValueError(f"{name} must have shape (L, M, {D}, {D}) or (L, {D}, {D}); got {tuple(M.shape)}")
+    if P.shape != V.shape:
+        raise ValueError(f"P and V must have the same shape; got {tuple(P.shape)} and {tuple(V.shape)}")
+    rows = check_indices(rows, "rows", D)
+    target = as_tensor(target, "target", dtype=H.dtype)
+    want = tuple(H.shape[:-2]) + (rows.numel(),)
+    if rows.dim() != 1 or tuple(target.shape) != want:
+        raise ValueError(f"target must have shape {want} (batch, len(rows)); got {tuple(target.shape)}")
+    return _loss(P, V, H, target, rows)
 
 
 def train_stack_mimicking(config: StackMimickingConfig = StackMimickingConfig(), progress: bool = False
                           ) -> StackMimickingResult:
-    """Train a stack of ``n_layers`` layers with ``n_heads`` heads by teacher mimicking (chapter 11)."""
-    if not isinstance(config, StackMimickingConfig):
-        raise ValueError(f"config must be a StackMimickingConfig; got {type(config).__name__}")
+    """Train a stack of ``n_layers`` layers with ``n_heads`` heads by teacher mimicking (chapter 11).
+
+    A diverging run (NaN or inf loss) raises ``ValueError`` asking for a lower ``lr``."""
+    _check_config(config)
     cfg = config
     gen = torch.Generator().manual_seed(cfg.seed)
     eval_gen = torch.Generator().manual_seed(1_000_003 + cfg.seed)
@@ -144,13 +191,15 @@ def train_stack_mimicking(config: StackMimickingConfig = StackMimickingConfig(),
         steps = tqdm(steps, desc=f"stack L={cfg.n_layers} M={cfg.n_heads}", unit="step", leave=False)
     for step in steps:
         idx = torch.randint(0, cfg.pool_size, (cfg.batch_size,), generator=gen)
-        loss = stack_loss(P, V, H_pool[idx], T_pool[idx], rows)
+        with diverged(step):
+            loss = _loss(P, V, H_pool[idx], T_pool[idx], rows)
+        check_loss(loss, step, "lower lr")
         opt.zero_grad()
         loss.backward()
         opt.step()
         if step % cfg.log_every == 0 or step == cfg.n_steps:
-            with torch.no_grad():
-                e = float(stack_loss(P, V, H_ev, T_ev, rows))
+            with torch.no_grad(), diverged(step):
+                e = float(_loss(P, V, H_ev, T_ev, rows))
             history["step"].append(step)
             history["loss"].append(float(loss.detach()))
             history["relative_eval_loss"].append(e / zero)
@@ -160,7 +209,7 @@ def train_stack_mimicking(config: StackMimickingConfig = StackMimickingConfig(),
 def layer_recovery(P, V, dist: PromptDistribution) -> list:
     """:func:`icrl_lib.incontext.recovery_metrics` of every layer's first head, ``P``, ``V`` (L, M, D, D)
     (chapter 11)."""
-    P, V = torch.as_tensor(P, dtype=_F64), torch.as_tensor(V, dtype=_F64)
+    P, V = _check_heads(P, V, dist, 4, "(L, M, D, D)")
     return [recovery_metrics(P[layer, 0], V[layer, 0], dist) for layer in range(P.shape[0])]
 
 
@@ -174,7 +223,7 @@ def head_shares(P, V, dist: PromptDistribution) -> dict:
     head across blocks: 0 when every head does the same fraction of every block, 1 when each block is done
     by one head alone.
     """
-    P, V = torch.as_tensor(P, dtype=_F64), torch.as_tensor(V, dtype=_F64)
+    P, V = _check_heads(P, V, dist, 3, "(M, D, D)")
     L, spec = dist.layout, dist.spec
     Ps, Vs = dist.construction()
     N_P, N_V = null_directions(dist)
@@ -199,13 +248,48 @@ def head_shares(P, V, dist: PromptDistribution) -> dict:
     return {"p_error": p_error, "share": shares, "scale": scales, "separation": sep}
 
 
+def _check_heads(P, V, dist, ndim: int, desc: str):
+    if not isinstance(dist, PromptDistribution):
+        raise ValueError(f"dist must be a PromptDistribution; got {type(dist).__name__}")
+    D = dist.layout.dim
+    P, V = as_tensor(P, "P", dtype=_F64), as_tensor(V, "V", dtype=_F64)
+    for name, M in (("P", P), ("V", V)):
+        if M.dim() != ndim or M.shape[-2:] != (D, D) or M.numel() == 0:
+            raise ValueError(f"{name} must have shape {desc} with D = {D}; got {tuple(M.shape)}")
+    if P.shape != V.shape:
+        raise ValueError(f"P and V must have the same shape; got {tuple(P.shape)} and {tuple(V.shape)}")
+    return P, V
+
+
 def plain_recovery(P, V, Ps, Vs, data_rows: slice, param_rows: slice, out_rows) -> dict:
     """Relative errors of the active blocks ``P[data, param]`` and ``V[out, data]`` to ``(Ps, Vs)`` after the
-    least-squares scale ``c`` on ``V``, without null directions (chapter 11: random features have none)."""
-    P, V, Ps, Vs = (torch.as_tensor(x, dtype=_F64) for x in (P, V, Ps, Vs))
+    least-squares scale ``c`` on ``V``, without null directions (chapter 11: random features have none).
+
+    ``P``, ``V``, ``Ps``, ``Vs`` (D, D); ``data_rows``, ``param_rows`` non-empty slices of ``range(D)``;
+    ``out_rows`` a slice or row indices in [0, D)."""
+    P = as_tensor(P, "P", dtype=_F64)
+    check_shape(P, "P", (None, None), batch=False)
+    D = P.shape[0]
+    check_shape(P, "P", (D, D), batch=False)
+    V, Ps, Vs = (as_tensor(x, k, dtype=_F64) for x, k in ((V, "V"), (Ps, "Ps"), (Vs, "Vs")))
+    for k, M in (("V", V), ("Ps", Ps), ("Vs", Vs)):
+        check_shape(M, k, (D, D), batch=False)
+    for k, sl in (("data_rows", data_rows), ("param_rows", param_rows)):
+        if not isinstance(sl, slice) or len(range(D)[sl]) == 0:
+            raise ValueError(f"{k} must be a non-empty slice of range({D}); got {sl!r}")
+    if isinstance(out_rows, slice):
+        if len(range(D)[out_rows]) == 0:
+            raise ValueError(f"out_rows must select at least one row of range({D}); got {out_rows!r}")
+    else:
+        out_rows = check_indices(out_rows, "out_rows", D)
     Pa, Psa = P[data_rows, param_rows], Ps[data_rows, param_rows]
     Va, Vsa = V[out_rows][:, data_rows], Vs[out_rows][:, data_rows]
+    if float((Vsa ** 2).sum()) == 0 or float((Psa ** 2).sum()) == 0:
+        raise ValueError("Ps and Vs must have non-zero active blocks (Ps[data_rows, param_rows], "
+                         "Vs[out_rows, data_rows]) to compare with")
     c = float((Va * Vsa).sum() / (Vsa ** 2).sum())
+    if c == 0:
+        raise ValueError("V must have a non-zero component along Vs's active block (the scale c is 0)")
     return {"relative_error_P": float((c * Pa - Psa).norm() / Psa.norm()),
             "relative_error_V": float((Va / c - Vsa).norm() / Vsa.norm()), "scale": c}
 
@@ -225,7 +309,7 @@ def beyond_config(part: str, seed: int = 0, n_steps: int | None = None, batch_si
     kw = {"depth": dict(dist=sarsa, n_layers=2, target_steps=2),
           "heads": dict(dist=PromptDistribution(algorithm="actor-critic", alpha=1.0, beta=10.0), n_heads=2),
           "features": dict(dist=sarsa, features=8)}[part]
-    cfg = StackMimickingConfig(seed=seed, **kw)
+    cfg = StackMimickingConfig(seed=check_int(seed, "seed", minimum=0), **kw)
     if n_steps is not None:
         cfg = replace(cfg, n_steps=check_int(n_steps, "n_steps"))
     if batch_size is not None:
@@ -254,8 +338,12 @@ def beyond_sweep(part: str, seeds, n_steps: int | None = None, progress: bool = 
     """Train ``part`` (one of :data:`BEYOND_PARTS`) for every seed; JSON-ready results, with the trained
     matrices of the first seed (chapter 11; ``python -m icrl_lib.experiments beyond --part PART``).
     ``part="supervised"`` runs :func:`supervised_mdp_sweep` (DPT-style pretraining, section 6)."""
+    if part not in BEYOND_PARTS + ("supervised",):
+        raise ValueError(f"part must be one of {BEYOND_PARTS + ('supervised',)}; got {part!r}")
+    seeds = check_seeds(seeds)
     if part == "supervised":
         return supervised_mdp_sweep(seeds, n_steps, batch_size, log)
+    beyond_config(part, seeds[0], n_steps, batch_size)           # check every setting before any training
     runs = []
     for seed in seeds:
         cfg = beyond_config(part, int(seed), n_steps, batch_size)
@@ -318,6 +406,8 @@ class SupervisedMDPConfig:
         for name in ("held_out_seed", "context_seed", "seed"):
             check_int(getattr(self, name), name, minimum=0)
         check_positive(self.lr, "lr")
+        if self.d_model % self.n_heads:
+            raise ValueError(f"n_heads must divide d_model; got d_model = {self.d_model}, n_heads = {self.n_heads}")
 
 
 def _uniform_contexts(dist: PromptDistribution, mdps: TabularMDP, generator):
@@ -451,6 +541,9 @@ def supervised_mdp_sweep(
     icrl_lib.experiments beyond --part supervised``). The baselines do not depend on the
     seed (same held-out MDPs and contexts) and are stored once, under ``baselines``.
     """
+    if not isinstance(config, SupervisedMDPConfig):
+        raise ValueError(f"config must be a SupervisedMDPConfig; got {type(config).__name__}")
+    seeds = check_seeds(seeds)
     cfg = config
     if n_steps is not None:
         cfg = replace(cfg, n_steps=check_int(n_steps, "n_steps"))

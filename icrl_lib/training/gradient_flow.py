@@ -37,8 +37,9 @@ from typing import NamedTuple
 import numpy as np
 import torch
 
-from .._validation import as_tensor, check_int, check_positive, check_real
+from .._validation import as_tensor, check_finite_result, check_indices, check_int, check_positive, check_real
 from ..incontext import PromptBatch, PromptDistribution, parameter_roles
+from ._checks import check_loss
 
 __all__ = ["QueryMoments", "query_moments", "moment_readout", "moment_loss", "flat_entries", "with_entries",
            "loss_gradients", "loss_hessian", "Spectrum", "hessian_spectrum", "predicted_log_loss_slope",
@@ -63,7 +64,8 @@ def query_moments(batch: PromptBatch, mask: bool = False) -> QueryMoments:
         raise ValueError(f"batch must be a PromptBatch; got {type(batch).__name__}")
     if not isinstance(mask, bool):
         raise ValueError(f"mask must be True or False; got {mask!r}")
-    H = batch.H.to(_F64)
+    H = as_tensor(batch.H, "batch.H", dtype=_F64)
+    as_tensor(batch.target, "batch.target")
     src = H.clone()
     if mask:
         src[..., -1] = 0
@@ -81,6 +83,14 @@ def _check_pv(P, V, qm: QueryMoments) -> tuple[torch.Tensor, torch.Tensor]:
     return P, V
 
 
+def _check_rows(rows, qm: QueryMoments) -> torch.Tensor:
+    rows = check_indices(rows, "rows", qm.hq.shape[-1])
+    if rows.dim() != 1 or qm.target.shape[-1:] != rows.shape:
+        raise ValueError(f"rows must be a 1-d index of the {qm.target.shape[-1]} target rows; got shape "
+                         f"{tuple(rows.shape)}")
+    return rows
+
+
 def _readout(P, V, qm: QueryMoments, rows: torch.Tensor) -> torch.Tensor:
     # Contract right to left (Ghat (P h_q) first): D^2 work per prompt instead of n_out D^2.
     x = (qm.moment @ (qm.hq @ P.T).unsqueeze(-1)).squeeze(-1)             # (B, D): Ghat P h_q
@@ -94,7 +104,8 @@ def _loss(P, V, qm: QueryMoments, rows: torch.Tensor) -> torch.Tensor:
 def moment_readout(P, V, qm: QueryMoments, rows) -> torch.Tensor:
     """The block's readout ``h_q[rows] + (1/N) V[rows] Ghat P h_q`` for every prompt, shape (B, len(rows)) (chapter 6)."""
     P, V = _check_pv(P, V, qm)
-    return _readout(P, V, qm, torch.as_tensor(rows))
+    rows = check_indices(rows, "rows", qm.hq.shape[-1])
+    return _readout(P, V, qm, rows)
 
 
 def moment_loss(P, V, qm: QueryMoments, rows) -> torch.Tensor:
@@ -103,17 +114,49 @@ def moment_loss(P, V, qm: QueryMoments, rows) -> torch.Tensor:
     The same number as :func:`~icrl_lib.training.mimicking_loss` on the prompts it was built from.
     """
     P, V = _check_pv(P, V, qm)
-    return _loss(P, V, qm, torch.as_tensor(rows))
+    return _loss(P, V, qm, _check_rows(rows, qm))
+
+
+def _check_masks(masks, shape) -> tuple[torch.Tensor, torch.Tensor]:
+    if not (isinstance(masks, (tuple, list)) and len(masks) == 2):
+        raise ValueError(f"masks must be a pair (mask_P, mask_V) of boolean tensors; got {type(masks).__name__}")
+    out = []
+    for m in masks:
+        m = torch.as_tensor(m)
+        if m.dtype != torch.bool or tuple(m.shape) != tuple(shape):
+            raise ValueError(f"masks must be boolean tensors of shape {tuple(shape)}; got {m.dtype} "
+                             f"{tuple(m.shape)}")
+        out.append(m)
+    return out[0], out[1]
 
 
 def flat_entries(P, V, masks: tuple[torch.Tensor, torch.Tensor]) -> torch.Tensor:
-    """The selected entries as one vector: ``P[mask_P]`` (row-major) then ``V[mask_V]`` (chapter 6)."""
-    P, V = torch.as_tensor(P), torch.as_tensor(V)
+    """The selected entries as one vector: ``P[mask_P]`` (row-major) then ``V[mask_V]`` (chapter 6).
+
+    ``P``, ``V`` (D, D); ``masks`` a pair of boolean (D, D) tensors."""
+    P, V = as_tensor(P, "P"), as_tensor(V, "V")
+    if P.dim() != 2 or P.shape[0] != P.shape[1] or V.shape != P.shape:
+        raise ValueError(f"P and V must have the same square shape (D, D); got {tuple(P.shape)} and "
+                         f"{tuple(V.shape)}")
+    masks = _check_masks(masks, P.shape)
     return torch.cat([P[masks[0]], V[masks[1]]])
 
 
 def with_entries(P, V, masks, theta: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Copies of ``(P, V)`` whose selected entries are replaced by ``theta`` (differentiable in ``theta``) (chapter 6)."""
+    """Copies of ``(P, V)`` whose selected entries are replaced by ``theta`` (differentiable in ``theta``) (chapter 6).
+
+    ``P``, ``V`` (D, D); ``masks`` a pair of boolean (D, D) tensors; ``theta`` (n,) with ``n`` the selected entries.
+    """
+    P, V = as_tensor(P, "P"), as_tensor(V, "V")
+    mP, mV = _check_masks(masks, P.shape)
+    if V.shape != P.shape:
+        raise ValueError(f"V must have the shape of P {tuple(P.shape)}; got {tuple(V.shape)}")
+    theta = as_tensor(theta, "theta", dtype=P.dtype)
+    return _with_entries(P, V, (mP, mV), theta)
+
+
+def _with_entries(P, V, masks, theta):
+    # unchecked: also runs under torch.func transforms (loss_hessian), where data-dependent checks cannot
     mP, mV = masks
     nP = int(mP.sum())
     if theta.shape != (nP + int(mV.sum()),):
@@ -127,9 +170,10 @@ def with_entries(P, V, masks, theta: torch.Tensor) -> tuple[torch.Tensor, torch.
 def loss_gradients(P, V, qm: QueryMoments, rows) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """``(loss, dL/dP, dL/dV)`` at ``(P, V)`` on the prompts of ``qm`` (float64, full D x D gradients) (chapter 6)."""
     P, V = _check_pv(P, V, qm)
+    rows = _check_rows(rows, qm)
     P = P.clone().requires_grad_(True)
     V = V.clone().requires_grad_(True)
-    loss = _loss(P, V, qm, torch.as_tensor(rows))
+    loss = _loss(P, V, qm, rows)
     gP, gV = torch.autograd.grad(loss, (P, V))
     return loss.detach(), gP, gV
 
@@ -148,14 +192,17 @@ def loss_hessian(P, V, qm: QueryMoments, rows, masks, method: str = "exact", chu
     twice with torch (reverse over reverse, ``chunk_size`` rows at a time): slower, used to test the formula.
     """
     P, V = _check_pv(P, V, qm)
-    rows = torch.as_tensor(rows)
+    rows = _check_rows(rows, qm)
+    masks = _check_masks(masks, P.shape)
     mP, mV = masks
+    if method not in ("exact", "autograd"):
+        raise ValueError(f"method must be 'exact' or 'autograd'; got {method!r}")
     if method == "autograd":
         chunk_size = check_int(chunk_size, "chunk_size")
         theta0 = flat_entries(P, V, masks).clone()
 
         def f(theta):
-            P2, V2 = with_entries(P, V, masks, theta)
+            P2, V2 = _with_entries(P, V, masks, theta)
             return _loss(P2, V2, qm, rows)
 
         Hm = torch.func.jacrev(torch.func.grad(f), chunk_size=chunk_size)(theta0)
@@ -229,7 +276,7 @@ def hessian_spectrum(Hm, rtol: float = 1e-9) -> Spectrum:
     curvature of the book's well-posed problems; :attr:`Spectrum.gap` reports how clean the separation is.
     """
     Hm = as_tensor(Hm, "Hm", dtype=_F64)
-    if Hm.ndim != 2 or Hm.shape[0] != Hm.shape[1]:
+    if Hm.ndim != 2 or Hm.shape[0] != Hm.shape[1] or Hm.shape[0] == 0:
         raise ValueError(f"Hm must be a square matrix; got shape {tuple(Hm.shape)}")
     rtol = check_real(rtol, "rtol")
     if not 0 < rtol < 1:
@@ -262,12 +309,14 @@ def predicted_log_loss_slope(lambda_min: float, lr: float | None = None) -> floa
 
 def fit_log_slope(steps, losses) -> float:
     """Least-squares slope of ``log(losses)`` against ``steps`` (for a window where the decay is exponential) (chapter 6)."""
-    x = np.asarray(torch.as_tensor(steps, dtype=_F64), dtype=float)
-    y = np.asarray(torch.as_tensor(losses, dtype=_F64), dtype=float)
+    x = as_tensor(steps, "steps", dtype=_F64).numpy()
+    y = as_tensor(losses, "losses", dtype=_F64).numpy()
     if x.ndim != 1 or x.shape != y.shape or len(x) < 2:
         raise ValueError(f"steps and losses must be 1-d of equal length >= 2; got {x.shape} and {y.shape}")
     if np.any(y <= 0):
         raise ValueError("losses must be > 0 to take logs")
+    if np.ptp(x) == 0:
+        raise ValueError("steps must hold at least two distinct values (a slope needs two abscissae)")
     return float(np.polyfit(x, np.log(y), 1)[0])
 
 
@@ -293,7 +342,7 @@ def linear_model_curve(spectrum: Spectrum, theta0, thetaK, lr: float, n_steps: i
     lr = check_positive(lr, "lr")
     n_steps = check_int(n_steps, "n_steps")
     k = as_tensor(steps, "steps", dtype=_F64)
-    if k.ndim != 1 or bool((k < 0).any()):
+    if k.ndim != 1 or k.numel() == 0 or bool((k < 0).any()):
         raise ValueError(f"steps must be a 1-d sequence of step indices >= 0; got shape {tuple(k.shape)}")
     nz = spectrum.eigenvalues > spectrum.threshold
     lam, Q = spectrum.eigenvalues[nz], spectrum.eigenvectors[:, nz]
@@ -308,7 +357,11 @@ def linear_model_curve(spectrum: Spectrum, theta0, thetaK, lr: float, n_steps: i
 def balance(P, V) -> float:
     """The quantity ``||V||_F^2 - ||P||_F^2`` that gradient flow conserves (chapter 6)."""
     P, V = as_tensor(P, "P"), as_tensor(V, "V")
-    return float((V.double() ** 2).sum() - (P.double() ** 2).sum())
+    if V.shape != P.shape:
+        raise ValueError(f"V must have the shape of P {tuple(P.shape)}; got {tuple(V.shape)}")
+    out = (V.double() ** 2).sum() - (P.double() ** 2).sum()
+    check_finite_result(out, "the balance ||V||^2 - ||P||^2", "P and V are too large (overflow)")
+    return float(out)
 
 
 class GDResult(NamedTuple):
@@ -331,15 +384,18 @@ def gradient_descent(P0, V0, qm: QueryMoments, rows, lr: float, n_steps: int, op
     Same update as :func:`~icrl_lib.training.train_teacher_mimicking` with ``fixed_dataset=True``
     on the same prompts, only faster (it works on :class:`QueryMoments`). Logs the loss and the balance at
     step 0 and every ``log_every`` steps (the loss at step ``k`` is the loss *after* ``k`` updates). With
-    ``dist`` the active-pair balance is logged as well (else it is NaN).
+    ``dist`` the active-pair balance is logged as well (else it is NaN). A diverging run (NaN or inf loss)
+    raises ``ValueError`` asking for a lower ``lr``.
     """
     P, V = _check_pv(P0, V0, qm)
-    rows = torch.as_tensor(rows)
+    rows = _check_rows(rows, qm)
     lr = check_positive(lr, "lr")
     n_steps = check_int(n_steps, "n_steps", minimum=0)
     log_every = check_int(log_every, "log_every")
     if optimizer not in ("gd", "adam"):
         raise ValueError(f"optimizer must be 'gd' or 'adam'; got {optimizer!r}")
+    if dist is not None and not isinstance(dist, PromptDistribution):
+        raise ValueError(f"dist must be a PromptDistribution or None; got {type(dist).__name__}")
     act = parameter_roles(dist)["active"] if dist is not None else None
     P = P.clone().requires_grad_(True)
     V = V.clone().requires_grad_(True)
@@ -355,6 +411,7 @@ def gradient_descent(P0, V0, qm: QueryMoments, rows, lr: float, n_steps: int, op
 
     for k in range(n_steps + 1):
         loss = _loss(P, V, qm, rows)
+        check_loss(loss, k, "lower lr")
         if k % log_every == 0 or k == n_steps:
             log(k, float(loss.detach()))
         if k == n_steps:

@@ -12,9 +12,11 @@ from typing import NamedTuple
 
 import torch
 
-from .._validation import as_generator, as_tensor, check_int, check_positive, check_real, check_shape
+from .._validation import (as_generator, as_tensor, broadcast_batch, check_finite_result, check_int, check_positive,
+                           check_real, check_shape)
 from ..attention import linear_self_attention, lsa_unchecked
 from ..incontext import gd_step_prediction, regression_prompt, regression_readout
+from ._checks import check_bool, check_float_dtype, check_loss
 
 __all__ = ["RegressionTasks", "sample_regression_tasks", "optimal_step_size", "one_step_risk", "fit_step_size",
            "effective_preconditioner", "lsa_regression_loss", "TrainResult", "train_regression_lsa"]
@@ -43,9 +45,8 @@ def sample_regression_tasks(n_tasks: int, n_context: int, d: int, seed=0, noise_
     n_tasks = check_int(n_tasks, "n_tasks")
     n_context = check_int(n_context, "n_context")
     d = check_int(d, "d")
-    sigma = check_real(noise_std, "noise_std")
-    if sigma < 0:
-        raise ValueError(f"noise_std must be >= 0; got {sigma}")
+    sigma = _check_noise(noise_std)
+    dtype = check_float_dtype(dtype)
     g = as_generator(seed, "seed")
     w = torch.randn(n_tasks, d, generator=g, dtype=dtype)
     X = torch.randn(n_tasks, n_context, d, generator=g, dtype=dtype)
@@ -54,6 +55,13 @@ def sample_regression_tasks(n_tasks: int, n_context: int, d: int, seed=0, noise_
     y = (X @ w.unsqueeze(-1)).squeeze(-1) + noise[:, :-1]
     yq = (xq * w).sum(-1) + noise[:, -1]
     return RegressionTasks(X, y, xq, yq, w)
+
+
+def _check_noise(noise_std) -> float:
+    sigma = check_real(noise_std, "noise_std")
+    if sigma < 0:
+        raise ValueError(f"noise_std must be >= 0; got {sigma}")
+    return sigma
 
 
 def optimal_step_size(n_context: int, d: int, noise_std: float = 0.0) -> float:
@@ -65,7 +73,7 @@ def optimal_step_size(n_context: int, d: int, noise_std: float = 0.0) -> float:
     """
     N = check_int(n_context, "n_context")
     d = check_int(d, "d")
-    s2 = check_real(noise_std, "noise_std") ** 2
+    s2 = _check_noise(noise_std) ** 2
     return N / (N + d + 1 + s2)
 
 
@@ -78,8 +86,10 @@ def one_step_risk(eta, n_context: int, d: int, noise_std: float = 0.0) -> float:
     e = check_real(eta, "eta")
     N = check_int(n_context, "n_context")
     d = check_int(d, "d")
-    s2 = check_real(noise_std, "noise_std") ** 2
-    return e * e * d * (N + d + 1 + s2) / N - 2 * e * d + d + s2
+    s2 = _check_noise(noise_std) ** 2
+    risk = e * e * d * (N + d + 1 + s2) / N - 2 * e * d + d + s2
+    check_finite_result(torch.tensor(risk), "the one-step risk", "reduce eta or noise_std")
+    return risk
 
 
 def fit_step_size(tasks: RegressionTasks) -> float:
@@ -88,9 +98,14 @@ def fit_step_size(tasks: RegressionTasks) -> float:
     The prediction is linear in ``eta``, so the best ``eta`` is a one-variable least-squares fit:
     ``sum(u * y_q) / sum(u^2)`` with ``u`` the prediction at ``eta = 1``. Chapter 2.
     """
+    _check_tasks(tasks)
     u = gd_step_prediction(tasks.X, tasks.y, tasks.x_query, eta=1.0)
     yq = as_tensor(tasks.y_query, "tasks.y_query", dtype=u.dtype)
-    return float((u * yq).sum() / (u * u).sum())
+    check_shape(yq, "tasks.y_query", tuple(u.shape), batch=False)
+    uu = (u * u).sum()
+    if float(uu) == 0:
+        raise ValueError("tasks must have a non-zero one-step prediction (all labels y are 0: no step size fits)")
+    return float((u * yq).sum() / uu)
 
 
 def effective_preconditioner(P, V) -> torch.Tensor:
@@ -106,16 +121,29 @@ def effective_preconditioner(P, V) -> torch.Tensor:
     if P.shape[-2] != D or D < 2:
         raise ValueError(f"P must have shape (..., d+1, d+1) with d >= 1; got {tuple(P.shape)}")
     check_shape(V, "V", (D, D))
+    broadcast_batch({"P": P.shape, "V": V.shape}, {"P": 2, "V": 2})
     return V[..., -1, -1, None, None] * P[..., :-1, :-1].transpose(-1, -2)
 
 
 def lsa_regression_loss(P, V, tasks: RegressionTasks, mask: bool = False) -> torch.Tensor:
-    """Mean squared error ``mean (readout(LSA_{P,V}(Z)) - y_q)^2`` over ``tasks`` (a 0-dim tensor) (chapter 2)."""
+    """Mean squared error ``mean (readout(LSA_{P,V}(Z)) - y_q)^2`` over ``tasks`` (a 0-dim tensor) (chapter 2).
+
+    ``P``, ``V`` (d+1, d+1) (batch dimensions broadcast with the tasks'); ``tasks`` a :class:`RegressionTasks`.
+    """
+    _check_tasks(tasks)
+    mask = check_bool(mask, "mask")
     Z = regression_prompt(tasks.X, tasks.y, tasks.x_query)
     P = as_tensor(P, "P", dtype=Z.dtype)
     V = as_tensor(V, "V", dtype=Z.dtype)
+    yq = as_tensor(tasks.y_query, "tasks.y_query", dtype=Z.dtype)
+    check_shape(yq, "tasks.y_query", tuple(Z.shape[:-2]), batch=False)
     pred = regression_readout(linear_self_attention(Z, P, V, mask=mask))
-    return ((pred - tasks.y_query.to(Z.dtype)) ** 2).mean()
+    return ((pred - yq) ** 2).mean()
+
+
+def _check_tasks(tasks) -> None:
+    if not isinstance(tasks, RegressionTasks):
+        raise ValueError(f"tasks must be RegressionTasks (sample_regression_tasks); got {type(tasks).__name__}")
 
 
 class TrainResult(NamedTuple):
@@ -141,7 +169,8 @@ def train_regression_lsa(d: int = 3, n_context: int = 20, n_steps: int = 2000, b
     Each step draws ``batch_size`` fresh tasks (:func:`sample_regression_tasks`), builds the prompts and
     minimises the mean squared error of the query readout. ``P`` and ``V`` start at
     ``init_scale * N(0, 1)``; the learning rate decays linearly to 0 over ``n_steps`` so the last iterates
-    average out the minibatch noise. Every draw comes from one ``torch.Generator`` seeded with ``seed``.
+    average out the minibatch noise. Every draw comes from one ``torch.Generator``: ``seed`` (an int or a
+    generator). A diverging run (NaN or inf loss) raises ``ValueError`` asking for a lower ``lr``.
     ``snapshot_every > 0`` stores ``(P, V)`` every that many steps (and at the end) for plotting.
     """
     d = check_int(d, "d")
@@ -151,6 +180,9 @@ def train_regression_lsa(d: int = 3, n_context: int = 20, n_steps: int = 2000, b
     lr = check_positive(lr, "lr")
     init_scale = check_positive(init_scale, "init_scale")
     snapshot_every = check_int(snapshot_every, "snapshot_every", minimum=0)
+    _check_noise(noise_std)
+    mask = check_bool(mask, "mask")
+    dtype = check_float_dtype(dtype)
     g = as_generator(seed, "seed")
     D = d + 1
     P = (init_scale * torch.randn(D, D, generator=g, dtype=dtype)).requires_grad_(True)
@@ -167,6 +199,7 @@ def train_regression_lsa(d: int = 3, n_context: int = 20, n_steps: int = 2000, b
         Z = regression_prompt(t.X, t.y, t.x_query)
         pred = lsa_unchecked(Z, P, V, mask=mask)[..., -1, -1]
         loss = ((pred - t.y_query) ** 2).mean()
+        check_loss(loss, k, "lower lr")
         opt.zero_grad()
         loss.backward()
         opt.step()

@@ -28,11 +28,12 @@ from typing import NamedTuple
 
 import torch
 
-from .._validation import (as_tensor, as_generator, check_gamma, check_int, check_positive, check_real,
-                           check_shape)
+from .._validation import (as_tensor, as_generator, broadcast_batch, check_gamma, check_int, check_positive,
+                           check_probability, check_real, check_shape)
 from ..attention import LinearTransformer, apply_layers
 from ..incontext import td_construction, td_sliding_prompts
 from ..rl import MarkovRewardProcess, boyan_chain, mrp_values, sample_mrp_trajectory, stationary_distribution
+from ._checks import check_bool, check_float_dtype, check_loss, check_seeds, diverged
 
 __all__ = ["BoyanTasks", "TDPretrainingConfig", "TDPretrainingResult", "WindowMoments", "sample_boyan_tasks",
            "boyan_task_values", "task_trajectories", "window_moments", "values_from_moments",
@@ -81,6 +82,7 @@ def task_trajectories(tasks: BoyanTasks, length: int, generator) -> tuple[torch.
     ``rewards[:, j] = r(s_j)`` (the reward of the transition ``s_j -> s_{j+1}``); sampled by
     :func:`icrl_lib.rl.sample_mrp_trajectory`.
     """
+    _check_tasks(tasks)
     T = check_int(length, "length", minimum=2)
     states, rewards = sample_mrp_trajectory(tasks.mrp, T - 1, as_generator(generator, "generator"))
     return tasks.features.gather(-2, states.unsqueeze(-1).expand(*states.shape, tasks.features.shape[-1])), rewards
@@ -113,11 +115,12 @@ def window_moments(features, rewards, n: int, gamma, dtype: torch.dtype | None =
     T, d = features.shape[-2:]
     rewards = as_tensor(rewards, "rewards", dtype=features.dtype)
     check_shape(rewards, "rewards", (T - 1,))
+    broadcast_batch({"features": features.shape, "rewards": rewards.shape}, {"features": 2, "rewards": 1})
     n = check_int(n, "n")
     if T < n + 3:
         raise ValueError(f"features must hold at least n + 3 = {n + 3} states (two windows); got {T}")
     g = check_gamma(gamma)
-    dtype = dtype or features.dtype
+    dtype = features.dtype if dtype is None else check_float_dtype(dtype)
     W = T - n - 1
     f = features.to(_F64)
     tokens = torch.cat([f[..., :-1, :], g * f[..., 1:, :], rewards.to(_F64).unsqueeze(-1)], -1)   # (..., T-1, D)
@@ -137,6 +140,7 @@ def values_from_moments(model: LinearTransformer, moments: WindowMoments) -> tor
     last row of ``M_L`` is formed, and it is carried back through ``M_{L-1}, ..., M_1`` as a row vector.
     Differentiable in the model's ``P`` and ``V`` (autograd). Chapter 3.
     """
+    _check_model(model)
     if not isinstance(moments, WindowMoments):
         raise ValueError(f"moments must be WindowMoments; got {type(moments).__name__}")
     G = moments.moment.to(model.P.dtype)
@@ -165,6 +169,7 @@ def values_from_moments(model: LinearTransformer, moments: WindowMoments) -> tor
 
 def moment_td_loss(model: LinearTransformer, moments: WindowMoments, gamma: float) -> torch.Tensor:
     """:func:`td_pretraining_loss` computed from :class:`WindowMoments` (the training hot path; chapter 3)."""
+    gamma = check_gamma(gamma)
     v = values_from_moments(model, moments)
     delta = moments.query_rewards + gamma * v[..., 1:].detach() - v[..., :-1]
     return (delta ** 2).mean()
@@ -177,6 +182,13 @@ def td_pretraining_loss(model: LinearTransformer, Z: torch.Tensor, query_rewards
     ``Z`` (..., W, D, n+1) sliding-window prompts of one trajectory per task, ``query_rewards`` (..., W)
     (the last one is unused: the last window has no successor).
     """
+    _check_model(model)
+    Z = as_tensor(Z, "Z")
+    check_shape(Z, "Z", (None, model.dim, None))
+    query_rewards = as_tensor(query_rewards, "query_rewards")
+    check_shape(query_rewards, "query_rewards", (Z.shape[-3],))
+    broadcast_batch({"Z": Z.shape, "query_rewards": query_rewards.shape}, {"Z": 3, "query_rewards": 1})
+    gamma = check_gamma(gamma)
     v = -model(Z)[..., -1, -1]                      # (..., W)
     delta = query_rewards[..., :-1] + gamma * v[..., 1:].detach() - v[..., :-1]
     return (delta ** 2).mean()
@@ -217,12 +229,15 @@ def value_estimates(model, context, query_features) -> torch.Tensor:
     states to evaluate; returns (..., S). ``model`` is any callable on prompts (a ``LinearTransformer``
     or ``lambda Z: apply_layers(Z, layers, mask=True)``).
     """
+    if not callable(model):
+        raise ValueError(f"model must be a callable on prompts (a LinearTransformer); got {type(model).__name__}")
     context = as_tensor(context, "context")
     q = as_tensor(query_features, "query_features", dtype=context.dtype)
     check_shape(context, "context", (None, None))
     D = context.shape[-2]
     d = (D - 1) // 2
     check_shape(q, "query_features", (None, d))
+    broadcast_batch({"context": context.shape, "query_features": q.shape}, {"context": 2, "query_features": 2})
     S = q.shape[-2]
     ctx = context.unsqueeze(-3).expand(context.shape[:-2] + (S,) + context.shape[-2:])
     qcol = torch.cat([q, torch.zeros(q.shape[:-1] + (D - d,), dtype=q.dtype)], dim=-1).unsqueeze(-1)
@@ -239,6 +254,7 @@ def msve(v_hat, v, weights) -> torch.Tensor:
     S = v_hat.shape[-1]
     check_shape(v, "v", (S,))
     check_shape(weights, "weights", (S,))
+    broadcast_batch({"v_hat": v_hat.shape, "v": v.shape, "weights": weights.shape}, {"v_hat": 1, "v": 1, "weights": 1})
     if bool((weights < 0).any()):
         raise ValueError("weights must be non-negative")
     return (weights * (v_hat - v) ** 2).sum(-1)
@@ -279,6 +295,9 @@ class TDPretrainingConfig:
         check_int(self.n_states, "n_states", minimum=3)
         check_int(self.seed, "seed", minimum=0)
         check_gamma(self.gamma)
+        check_bool(self.shared, "shared")
+        if check_real(self.init_gain, "init_gain") < 0:
+            raise ValueError(f"init_gain must be >= 0; got {self.init_gain}")
         check_positive(self.lr, "lr")
         if self.grad_clip is not None:
             check_positive(self.grad_clip, "grad_clip")
@@ -304,6 +323,7 @@ def td_pretrain(config: TDPretrainingConfig = TDPretrainingConfig(), progress: b
     Logs every ``log_every`` steps: ``loss``, ``eval_msve`` (MSVE of the transformer's value function
     against the true values on fixed held-out tasks, stationary weights), and the metrics of
     :func:`td_structure_metrics` for each layer (``layer{l}_v_mass``, ...). ``progress=True`` shows a tqdm bar.
+    A diverging run (NaN or inf loss) raises ``ValueError`` asking for a lower ``lr``.
     """
     if not isinstance(config, TDPretrainingConfig):
         raise ValueError(f"config must be a TDPretrainingConfig; got {type(config).__name__}")
@@ -335,6 +355,7 @@ def td_pretrain(config: TDPretrainingConfig = TDPretrainingConfig(), progress: b
                                    cfg.gamma, torch.float32)
         moments = WindowMoments(block.moment[k], block.x_query[k], block.query_rewards[k], cfg.n)
         loss = moment_td_loss(model, moments, cfg.gamma)
+        check_loss(loss, step, "lower lr (or set grad_clip)")
         opt.zero_grad()
         loss.backward()
         if cfg.grad_clip is not None:
@@ -344,7 +365,7 @@ def td_pretrain(config: TDPretrainingConfig = TDPretrainingConfig(), progress: b
         opt.step()
         running += float(loss.detach())
         if step % cfg.log_every == 0 or step == cfg.n_steps:
-            with torch.no_grad():
+            with torch.no_grad(), diverged(step, "lower lr (or set grad_clip)"):
                 v_hat = value_estimates(model, eval_context, eval_query)
                 eval_msve = float(msve(v_hat.double(), eval_values, eval_weights).mean())
             n_avg = step % cfg.log_every or cfg.log_every
@@ -397,6 +418,11 @@ def initial_model(config: TDPretrainingConfig) -> LinearTransformer:
                              init_gain=config.init_gain, seed=config.seed)
 
 
+def _check_model(model) -> None:
+    if not isinstance(model, LinearTransformer):
+        raise ValueError(f"model must be a LinearTransformer; got {type(model).__name__}")
+
+
 def _check_tasks(tasks) -> BoyanTasks:
     if not isinstance(tasks, BoyanTasks):
         raise ValueError(f"tasks must be BoyanTasks; got {type(tasks).__name__}")
@@ -447,6 +473,8 @@ def fitted_weights(v, features, weights) -> torch.Tensor:
     weights = as_tensor(weights, "weights", dtype=_F64)
     check_shape(v, "v", (S,))
     check_shape(weights, "weights", (S,))
+    broadcast_batch({"v": v.shape, "features": features.shape, "weights": weights.shape},
+                    {"v": 1, "features": 2, "weights": 1})
     if bool((weights < 0).any()):
         raise ValueError("weights must be non-negative")
     root = weights.sqrt()
@@ -475,6 +503,8 @@ def implicit_weights(model, context) -> torch.Tensor:
     """
     if isinstance(model, LinearTransformer) and not model.mask:
         raise ValueError("model must mask the query (an unmasked model is not linear in the query)")
+    if not callable(model):
+        raise ValueError(f"model must be a callable on prompts (a LinearTransformer); got {type(model).__name__}")
     context = as_tensor(context, "context")
     check_shape(context, "context", (None, None))
     D = context.shape[-2]
@@ -495,7 +525,9 @@ def construction_values(context, features, n_layers: int, C) -> torch.Tensor:
     d = (context.shape[-2] - 1) // 2
     L = check_int(n_layers, "n_layers")
     if isinstance(C, (int, float)) and not isinstance(C, bool):
-        C = float(C) * torch.eye(d, dtype=_F64)
+        C = check_real(C, "C") * torch.eye(d, dtype=_F64)
+    else:
+        C = as_tensor(C, "C", dtype=_F64) if not isinstance(C, (list, tuple)) else C
     layers = td_construction(d, L, C)
     return value_estimates(lambda Z: apply_layers(Z, layers, mask=True), context, as_tensor(features, "features",
                                                                                           dtype=_F64))
@@ -536,13 +568,21 @@ def td_structure_success(layer_metrics, v_mass_min: float = SUCCESS_CRITERION["v
     """
     if isinstance(layer_metrics, dict):
         layer_metrics = [layer_metrics]
+    if not isinstance(layer_metrics, (list, tuple)):
+        raise ValueError(f"layer_metrics must be a td_structure_metrics dict or a list of them; got "
+                         f"{type(layer_metrics).__name__}")
     layer_metrics = list(layer_metrics)
     if not layer_metrics:
         raise ValueError("layer_metrics must hold at least one layer's metrics")
-    v_min, p_max = check_real(v_mass_min, "v_mass_min"), check_real(p_rel_error_max, "p_rel_error_max")
+    v_min, p_max = check_probability(v_mass_min, "v_mass_min"), check_real(p_rel_error_max, "p_rel_error_max")
+    if p_max < 0:
+        raise ValueError(f"p_rel_error_max must be >= 0; got {p_max}")
+    keys = ("v_mass", "p_rel_error", "p_xx", "p_xxn")
     for m in layer_metrics:
-        if not isinstance(m, dict) or not {"v_mass", "p_rel_error", "p_xx", "p_xxn"} <= set(m):
+        if not isinstance(m, dict) or not set(keys) <= set(m):
             raise ValueError("layer_metrics must be td_structure_metrics dicts")
+        for k in keys:
+            check_real(m[k], f"layer_metrics[{k!r}]")
     return all(m["v_mass"] >= v_min and m["p_rel_error"] <= p_max and m["p_xx"] < 0 < m["p_xxn"]
                for m in layer_metrics)
 
@@ -594,10 +634,8 @@ def td_pretraining_sweep(seeds, shared=(True, False), n_steps: int | None = None
     value difference and implicit weight similarity (:func:`td_similarity_metrics`) to the best-grid-step
     construction, before and after training. ``log(str)`` is called after each run.
     """
-    seeds = [check_int(s, "seeds", minimum=0) for s in seeds]
-    if not seeds:
-        raise ValueError("seeds must hold at least one seed")
-    shared = [bool(m) for m in ((shared,) if isinstance(shared, bool) else shared)]
+    seeds = check_seeds(seeds)
+    shared = [check_bool(m, "shared") for m in ((shared,) if isinstance(shared, bool) else shared)]
     if not shared:
         raise ValueError("shared must hold True and/or False")
     overrides = {} if n_steps is None else {"n_steps": check_int(n_steps, "n_steps")}

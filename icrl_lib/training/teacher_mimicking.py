@@ -17,9 +17,11 @@ from dataclasses import asdict, dataclass, field
 
 import torch
 
-from .._validation import check_int, check_positive, check_real
+from .._validation import (as_generator, as_tensor, check_indices, check_int, check_layer_inputs, check_positive,
+                           check_real, check_shape)
 from ..attention import lsa_unchecked
 from ..incontext import PromptBatch, PromptDistribution, recovery_metrics, sample_prompt_batch
+from ._checks import check_bool, check_float_dtype, check_loss, diverged
 
 __all__ = ["TeacherMimickingConfig", "TeacherMimickingResult", "init_parameters", "block_readout",
            "mimicking_loss", "train_teacher_mimicking"]
@@ -29,23 +31,53 @@ _F64 = torch.float64
 
 def block_readout(P: torch.Tensor, V: torch.Tensor, H: torch.Tensor, rows: torch.Tensor, mask: bool = False
                   ) -> torch.Tensor:
-    """The parameter rows ``rows`` of the query column of ``LSA_{P,V}(H)``, shape (B, len(rows)) (chapter 6)."""
-    return lsa_unchecked(H, P, V, mask=mask)[..., rows, -1]
+    """The parameter rows ``rows`` of the query column of ``LSA_{P,V}(H)``, shape (B, len(rows)) (chapter 6).
+
+    ``H`` (..., D, N+1) with N >= 1, ``P``, ``V`` (..., D, D) (cast to ``H``'s dtype; batch dimensions
+    broadcast), ``rows`` integer row indices in [0, D).
+    """
+    H, P, V = check_layer_inputs(H, "H", {"P": P, "V": V})
+    rows = check_indices(rows, "rows", H.shape[-2])
+    return lsa_unchecked(H, P, V, mask=check_bool(mask, "mask"))[..., rows, -1]
+
+
+def _loss(P, V, batch: PromptBatch, rows, mask: bool) -> torch.Tensor:
+    # the unchecked loss of the training loop (its inputs are built by the trainer)
+    H = batch.H.to(P.dtype)
+    return ((lsa_unchecked(H, P, V, mask=mask)[..., rows, -1] - batch.target.to(P.dtype)) ** 2).sum(-1).mean()
 
 
 def mimicking_loss(P, V, batch: PromptBatch, rows: torch.Tensor, mask: bool = False) -> torch.Tensor:
-    """Mean over prompts of the squared error between the block's readout and the teacher (chapter 6)."""
-    H = batch.H.to(P.dtype)
-    return ((block_readout(P, V, H, rows, mask) - batch.target.to(P.dtype)) ** 2).sum(-1).mean()
+    """Mean over prompts of the squared error between the block's readout and the teacher (chapter 6).
+
+    ``P``, ``V`` (D, D); ``batch`` a :class:`~icrl_lib.incontext.PromptBatch` (``H`` (B, D, N+1), ``target``
+    (B, len(rows))); ``rows`` the parameter rows read out. Computed in ``P``'s dtype.
+    """
+    if not isinstance(batch, PromptBatch):
+        raise ValueError(f"batch must be a PromptBatch; got {type(batch).__name__}")
+    P = as_tensor(P, "P")
+    H = as_tensor(batch.H, "batch.H", dtype=P.dtype)
+    target = as_tensor(batch.target, "batch.target", dtype=P.dtype)
+    rows = check_indices(rows, "rows", H.shape[-2] if H.dim() >= 2 else 1)
+    out = block_readout(P, V, H, rows, mask)
+    if rows.dim() != 1 or target.shape != out.shape:
+        raise ValueError(f"rows must select the {target.shape[-1]} target rows of batch.target "
+                         f"{tuple(target.shape)}; got {tuple(rows.shape)} rows")
+    return ((out - target) ** 2).sum(-1).mean()
 
 
 def init_parameters(dim: int, scale: float, generator: torch.Generator, balanced: bool = True,
                     dtype: torch.dtype = torch.float32) -> tuple[torch.Tensor, torch.Tensor]:
-    """Small random ``(P, V)``: entries ``N(0, scale^2 / D)``; ``balanced`` rescales so ``||V|| = ||P||`` (chapter 6)."""
+    """Small random ``(P, V)``: entries ``N(0, scale^2 / D)``; ``balanced`` rescales so ``||V|| = ||P||`` (chapter 6).
+
+    ``generator``: a ``torch.Generator`` or an int seed."""
     D = check_int(dim, "dim")
     s = check_real(scale, "scale")
     if s < 0:
         raise ValueError(f"scale must be >= 0; got {s}")
+    dtype = check_float_dtype(dtype)
+    generator = as_generator(generator, "generator")
+    balanced = check_bool(balanced, "balanced")
     P = torch.randn(D, D, generator=generator, dtype=_F64) * s / D ** 0.5
     V = torch.randn(D, D, generator=generator, dtype=_F64) * s / D ** 0.5
     if balanced and s > 0:
@@ -84,6 +116,8 @@ class TeacherMimickingConfig:
         check_int(self.seed, "seed", minimum=0)
         if check_real(self.init_scale, "init_scale") < 0:
             raise ValueError(f"init_scale must be >= 0; got {self.init_scale}")
+        for name in ("balanced_init", "fixed_dataset", "mask"):
+            check_bool(getattr(self, name), name)
         if self.dtype not in ("float32", "float64"):
             raise ValueError(f"dtype must be 'float32' or 'float64'; got {self.dtype!r}")
 
@@ -113,7 +147,8 @@ def train_teacher_mimicking(config: TeacherMimickingConfig = TeacherMimickingCon
     """Train a full ``(P, V)`` block to mimic the teacher; see :class:`TeacherMimickingConfig` (chapter 6).
 
     Logs every ``log_every`` steps: ``loss`` (training batch), ``eval_loss`` (fixed held-out prompts),
-    and :func:`icrl_lib.incontext.recovery_metrics`. ``P0``/``V0`` override the random initialisation.
+    and :func:`icrl_lib.incontext.recovery_metrics`. ``P0``/``V0`` (both (D, D)) override the random
+    initialisation. A diverging run (NaN or inf loss) raises ``ValueError`` asking for a lower ``lr``.
     """
     if not isinstance(config, TeacherMimickingConfig):
         raise ValueError(f"config must be a TeacherMimickingConfig; got {type(config).__name__}")
@@ -122,8 +157,15 @@ def train_teacher_mimicking(config: TeacherMimickingConfig = TeacherMimickingCon
     gen = torch.Generator().manual_seed(cfg.seed)
     eval_gen = torch.Generator().manual_seed(1_000_003 + cfg.seed)
     rows = cfg.dist.output_rows
+    D = cfg.dist.layout.dim
+    if (P0 is None) != (V0 is None):
+        raise ValueError("P0 and V0 must be given together (or neither)")
+    if P0 is not None:
+        P0, V0 = as_tensor(P0, "P0"), as_tensor(V0, "V0")
+        check_shape(P0, "P0", (D, D), batch=False)
+        check_shape(V0, "V0", (D, D), batch=False)
     if P0 is None or V0 is None:
-        P_init, V_init = init_parameters(cfg.dist.layout.dim, cfg.init_scale, gen, cfg.balanced_init, dtype)
+        P_init, V_init = init_parameters(D, cfg.init_scale, gen, cfg.balanced_init, dtype)
     else:
         P_init, V_init = torch.as_tensor(P0, dtype=dtype), torch.as_tensor(V0, dtype=dtype)
     P = P_init.clone().requires_grad_(True)
@@ -137,7 +179,7 @@ def train_teacher_mimicking(config: TeacherMimickingConfig = TeacherMimickingCon
 
     def log(step: int, loss_value: float):
         with torch.no_grad():
-            ev = float(mimicking_loss(P, V, eval_batch, rows, cfg.mask))
+            ev = float(_loss(P, V, eval_batch, rows, cfg.mask))
         history["step"].append(step)
         history["loss"].append(loss_value)
         history["eval_loss"].append(ev)
@@ -145,19 +187,21 @@ def train_teacher_mimicking(config: TeacherMimickingConfig = TeacherMimickingCon
             history.setdefault(k, []).append(v)
 
     with torch.no_grad():
-        log(0, float(mimicking_loss(P, V, fixed or eval_batch, rows, cfg.mask)))
+        log(0, float(_loss(P, V, fixed or eval_batch, rows, cfg.mask)))
     steps = range(1, cfg.n_steps + 1)
     if progress:
         from tqdm.auto import tqdm
         steps = tqdm(steps, desc=f"teacher mimicking ({cfg.dist.algorithm})", unit="step")
     for step in steps:
         batch = fixed if fixed is not None else _cast(sample_prompt_batch(cfg.dist, cfg.batch_size, gen), dtype)
-        loss = mimicking_loss(P, V, batch, rows, cfg.mask)
+        loss = _loss(P, V, batch, rows, cfg.mask)
+        check_loss(loss, step, "lower lr")
         opt.zero_grad()
         loss.backward()
         opt.step()
         if step % cfg.log_every == 0 or step == cfg.n_steps:
-            log(step, float(loss.detach()))
+            with diverged(step):
+                log(step, float(loss.detach()))
             if progress:
                 steps.set_postfix(loss=f"{history['loss'][-1]:.3g}",
                                   errP=f"{history['relative_error_P'][-1]:.3g}")

@@ -72,6 +72,24 @@ W2 = torch.zeros(2, dtype=F64)
 R3 = torch.zeros(3, dtype=F64)
 
 CASES = [
+    # ---------------------------------------------------------------- intervals.py (chapters 3, 6)
+    Case("t_quantile", "range", lambda: lib.t_quantile(1.5, 3), "p"),
+    Case("t_quantile", "range", lambda: lib.t_quantile(0.975, 0), "dof"),
+    Case("t_quantile", "nonfinite", lambda: lib.t_quantile(NAN, 3), "p"),
+    Case("t_quantile", "type", lambda: lib.t_quantile(0.975, 2.5), "dof"),
+    Case("t_quantile", "legit", lambda: lib.t_quantile(0.975, 7), None, lambda q: abs(q - 2.3646) < 1e-4,
+         note="t7"),
+    Case("mean_and_t_interval", "shape", lambda: lib.mean_and_t_interval(torch.ones(1, 3)), "x"),
+    Case("mean_and_t_interval", "empty", lambda: lib.mean_and_t_interval(torch.ones(0)), "x"),
+    Case("mean_and_t_interval", "nonfinite", lambda: lib.mean_and_t_interval(torch.tensor([1.0, NAN])), "x"),
+    Case("mean_and_t_interval", "type", lambda: lib.mean_and_t_interval("ab"), "x"),
+    Case("mean_and_t_interval", "range", lambda: lib.mean_and_t_interval(torch.ones(3), level=1.0), "level"),
+    Case("clopper_pearson", "range", lambda: lib.clopper_pearson(9, 8), "k"),
+    Case("clopper_pearson", "range", lambda: lib.clopper_pearson(-1, 8), "k"),
+    Case("clopper_pearson", "type", lambda: lib.clopper_pearson(2.5, 8), "k"),
+    Case("clopper_pearson", "range", lambda: lib.clopper_pearson(2, 8, level=0.0), "level"),
+    Case("clopper_pearson", "legit", lambda: lib.clopper_pearson(8, 8), None,
+         lambda ci: abs(ci[0] - 0.631) < 1e-3 and ci[1] == 1.0, note="8of8"),
     # ---------------------------------------------------------------- mdp.py
     Case("TabularMDP", "shape", lambda: lib.TabularMDP(torch.full((2, 2, 3), 1 / 3), torch.zeros(2, 2), 0.9), "P"),
     Case("TabularMDP", "nonfinite", lambda: lib.TabularMDP(torch.full((2, 2, 2), NAN), torch.zeros(2, 2), 0.9), "P"),
@@ -551,6 +569,11 @@ CASES = [
     # ---------------------------------------------------------------- experts.py
     Case("ucb", "range", lambda: lib.ucb(-1.0), "c"),
     Case("ucb", "nonfinite", lambda: lib.ucb(NAN), "c"),
+    Case("ucb", "range", lambda: lib.ucb(bonus="sqrt"), "bonus"),
+    Case("ucb", "legit", lambda: lib.ucb(bonus="dpt")(gb(), *hist(0)), None,
+         lambda p: p.tolist() == [[1, 0, 0], [1, 0, 0]], note="dpt-empty"),
+    Case("empirical_greedy", "type", lambda: lib.empirical_greedy(online="no"), "online"),
+    Case("thompson_sampling", "range", lambda: lib.thompson_sampling(prior_std=0.0), "prior_std"),
     Case("ucb", "type", lambda: lib.ucb()(None, *hist()), "bandit", note="call"),
     Case("ucb", "dtype", lambda: lib.ucb()(gb(), torch.zeros(2, 2), torch.zeros(2, 2)), "actions", note="call"),
     Case("thompson_sampling", "range", lambda: lib.thompson_sampling("normal"), "prior"),
