@@ -288,6 +288,8 @@ def main(argv: list[str] | None = None) -> int:
         else:
             sv.add_argument("--bandit", choices=["gaussian", "bernoulli"], default=None)
             sv.add_argument("--alpha", type=_UNIT, default=None, help="context algorithm alpha TS + (1-alpha) uniform")
+            sv.add_argument("--mixture", choices=["trajectory", "round"], default=None,
+                            help="mix TS and uniform per trajectory ([LBM24], default) or per round (ours)")
             sv.add_argument("--horizon", type=_POS_INT, default=None)
             sv.add_argument("--n-arms", type=_POS_INT, default=None)
             sv.add_argument("--n-train", type=_POS_INT, default=None, help="pretraining trajectories")

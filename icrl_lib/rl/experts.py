@@ -17,9 +17,9 @@ from typing import Callable
 import numpy as np
 import torch
 
-from .._validation import (as_generator, as_tensor, check_finite_result, check_int, check_positive, check_probability,
-                           check_real)
-from .bandits import BernoulliBandit, LinearBandit, _as_indices, arm_statistics, check_bandit_history
+from .._validation import (as_generator, as_tensor, check_finite_result, check_indices, check_int, check_positive,
+                           check_probability, check_real)
+from .bandits import BernoulliBandit, LinearBandit, arm_statistics, check_bandit_history
 from .sampling import standard_gamma
 
 __all__ = ["ucb", "thompson_sampling", "linucb", "soft_linucb", "empirical_greedy", "lcb", "uniform", "mixture",
@@ -51,40 +51,62 @@ def _empirical_means(counts: torch.Tensor, sums: torch.Tensor) -> torch.Tensor:
     return sums / counts.clamp_min(1)
 
 
-def ucb(c: float = 1.0) -> Callable:
-    """UCB1 expert (chapters 9-10, [textbook]): play ``argmax_a  mean_a + c * sqrt(2 log t / n_a)`` with ``t`` the
-    number of rounds so far and ``n_a`` the pulls of arm ``a``; unpulled arms first (lowest index). One-hot
-    probs (B, A). ``c >= 0``."""
+def ucb(c: float = 1.0, bonus: str = "log") -> Callable:
+    """UCB expert (chapters 9-10). One-hot probs (B, A); ``c >= 0``. Two bonus forms:
+
+    - ``bonus="log"`` (default; UCB1, [textbook]): ``argmax_a  mean_a + c * sqrt(2 log t / n_a)`` with ``t`` the
+      number of rounds so far and ``n_a`` the pulls of arm ``a``; unpulled arms first (lowest index);
+    - ``bonus="dpt"`` ([DPT23]'s baseline, as in their public code's ``UCBPolicy``): ``argmax_a  mean_a +
+      c / sqrt(max(1, n_a))`` with an unpulled arm's mean taken as 0 (so it scores ``c``; it is not forced
+      first). Their online evaluation uses ``c = 1``.
+    """
     c = check_real(c, "c")
     if c < 0:
         raise ValueError(f"c must be >= 0; got {c}")
+    if bonus not in ("log", "dpt"):
+        raise ValueError(f"bonus must be 'log' or 'dpt'; got {bonus!r}")
 
     def fn(bandit, actions, rewards, generator):
         counts, sums = arm_statistics(actions, rewards, bandit.n_arms)
+        if bonus == "dpt":
+            return _one_hot_argmax(_empirical_means(counts, sums) + c / counts.clamp_min(1).sqrt(), bandit.dtype)
         t = actions.shape[-1]
-        bonus = c * torch.sqrt(2 * math.log(max(t, 1)) / counts.clamp_min(1))
-        scores = torch.where(counts > 0, _empirical_means(counts, sums) + bonus,
+        width = c * torch.sqrt(2 * math.log(max(t, 1)) / counts.clamp_min(1))
+        scores = torch.where(counts > 0, _empirical_means(counts, sums) + width,
                              torch.full_like(counts, math.inf))
         return _one_hot_argmax(scores, bandit.dtype)
 
-    return _Expert(f"ucb(c={c})", fn, ucb.__doc__)
+    return _Expert(f"ucb(c={c})" if bonus == "log" else f"ucb(c={c}, bonus='dpt')", fn, ucb.__doc__)
 
 
-def empirical_greedy() -> Callable:
-    """Emp, the empirical-greedy expert (chapter 9, [DPT23]): ``argmax_a`` of the empirical mean reward, unpulled
-    arms first (lowest index). One-hot probs (B, A)."""
+def empirical_greedy(online: bool = True) -> Callable:
+    """Emp, the empirical-greedy expert (chapter 9, [DPT23]): ``argmax_a`` of the empirical mean reward. One-hot
+    probs (B, A); ties to the lowest index. Two conventions for arms never pulled, both in [DPT23]'s public code
+    (``EmpMeanPolicy``):
+
+    - ``online=True`` (default; their online baseline): an unpulled arm is played first (the lowest such index);
+    - ``online=False`` (their *offline* baseline): an unpulled arm's empirical mean is 0 (``sum / max(1, n)``), so
+      it is chosen only when no pulled arm has a positive mean.
+    """
+    if not isinstance(online, bool):
+        raise ValueError(f"online must be True or False; got {online!r}")
 
     def fn(bandit, actions, rewards, generator):
         counts, sums = arm_statistics(actions, rewards, bandit.n_arms)
-        scores = torch.where(counts > 0, _empirical_means(counts, sums), torch.full_like(counts, math.inf))
+        scores = _empirical_means(counts, sums)
+        if online:
+            scores = torch.where(counts > 0, scores, torch.full_like(counts, math.inf))
         return _one_hot_argmax(scores, bandit.dtype)
 
-    return _Expert("empirical_greedy()", fn, empirical_greedy.__doc__)
+    return _Expert("empirical_greedy()" if online else "empirical_greedy(online=False)", fn,
+                   empirical_greedy.__doc__)
 
 
 def lcb(c: float = 1.0) -> Callable:
     """LCB, the pessimistic offline expert (chapter 9, [DPT23]): ``argmax_a  mean_a - c * sqrt(1 / n_a)`` over the
-    pulled arms (unpulled arms score ``-inf``; with no data at all, arm 0). One-hot probs (B, A). ``c >= 0``."""
+    pulled arms (unpulled arms score ``-inf``; with no data at all, arm 0). One-hot probs (B, A). ``c >= 0``.
+    [DPT23]'s public code (``PessMeanPolicy``) evaluates offline with ``c = 0.8`` and scores an unpulled arm
+    ``-c`` (mean 0, count clipped to 1) instead of ``-inf``; the default ``c = 1`` is ours."""
     c = check_real(c, "c")
     if c < 0:
         raise ValueError(f"c must be >= 0; got {c}")
@@ -109,10 +131,11 @@ def uniform() -> Callable:
 
 
 def mixture(alpha: float, first: Callable, second: Callable) -> Callable:
-    """The mixture ``alpha * first + (1 - alpha) * second`` of two experts (chapter 9, [LBM24]'s context algorithm
-    with ``first`` = Thompson sampling and ``second`` = uniform): probs (B, A) are the convex combination, so a draw
-    from them follows ``first`` with probability ``alpha`` and ``second`` otherwise, independently per step and per
-    task. Both experts are called at every step (each consumes its own draws from the generator)."""
+    """The per-round mixture ``alpha * first + (1 - alpha) * second`` of two experts (chapter 9; with ``first`` =
+    Thompson sampling and ``second`` = uniform, our per-round variant [ours] of [LBM24]'s context algorithm, whose
+    public code mixes whole trajectories: ``training.BanditPretrainingConfig(mixture="trajectory")``): probs (B, A) are the convex combination, so a
+    draw from them follows ``first`` with probability ``alpha`` and ``second`` otherwise, independently per step
+    and per task. Both experts are called at every step (each consumes its own draws from the generator)."""
     alpha = check_probability(alpha, "alpha")
     for name, e in (("first", first), ("second", second)):
         if not callable(e):
@@ -157,11 +180,12 @@ def _check_alpha_lam(alpha, lam):
     return alpha, check_positive(lam, "lam")
 
 
-def linucb(alpha: float = 1.0, lam: float = 1.0) -> Callable:
+def linucb(alpha: float = 2.0, lam: float = 1.0) -> Callable:
     """LinUCB (chapters 9-10, [LBM24]): ``A_t = lam I + sum_{j<=t} a_j a_j^T``, ``w_t = A_t^{-1} sum_j a_j r_j`` and
     the score ``v_k = <a_k, w_t> + alpha * sqrt(a_k^T A_t^{-1} a_k)`` for every arm vector ``a_k`` of
     ``bandit.features`` (B, A, d) (one batched ``torch.linalg.solve``); one-hot argmax probs (B, A). On a
-    multi-armed bandit (one-hot features) it is a ridge-regularised UCB. ``alpha >= 0``, ``lam > 0``."""
+    multi-armed bandit (one-hot features) it is a ridge-regularised UCB. ``alpha >= 0``, ``lam > 0``. The defaults
+    ``alpha = 2``, ``lam = 1`` are those of [LBM24]'s public code (its LinUCB data collector)."""
     alpha, lam = _check_alpha_lam(alpha, lam)
 
     def fn(bandit, actions, rewards, generator):
@@ -170,9 +194,10 @@ def linucb(alpha: float = 1.0, lam: float = 1.0) -> Callable:
     return _Expert(f"linucb(alpha={alpha}, lam={lam})", fn, linucb.__doc__)
 
 
-def soft_linucb(alpha: float = 1.0, lam: float = 1.0, tau: float = 0.1) -> Callable:
+def soft_linucb(alpha: float = 2.0, lam: float = 1.0, tau: float = 0.1) -> Callable:
     """Soft LinUCB (chapters 9-10, [LBM24]): probs ``softmax(v / tau)`` (B, A) of the LinUCB scores ``v`` of
-    :func:`linucb`. ``alpha >= 0``, ``lam > 0``, ``tau > 0``."""
+    :func:`linucb` (same defaults ``alpha = 2``, ``lam = 1``; ``tau = 0.1`` is ours). ``alpha >= 0``, ``lam > 0``,
+    ``tau > 0``."""
     alpha, lam = _check_alpha_lam(alpha, lam)
     tau = check_positive(tau, "tau")
 
@@ -195,8 +220,8 @@ def _beta_sample(a: torch.Tensor, b: torch.Tensor, generator: torch.Generator) -
     return x / (x + y)
 
 
-def thompson_sampling(prior: str = "auto", sigma: float | None = None, prior_mean: float = 0.5,
-                      prior_std: float = 1 / math.sqrt(12), prior_a: float = 1.0, prior_b: float = 1.0) -> Callable:
+def thompson_sampling(prior: str = "auto", sigma: float | None = None, prior_mean: float | None = None,
+                      prior_std: float | None = None, prior_a: float = 1.0, prior_b: float = 1.0) -> Callable:
     """Thompson sampling (chapters 9-10, [textbook]; the DPT reduced expert of [LBM24]): draw ONE parameter from the
     posterior and return the one-hot (B, A) of the arm that is best for it, so a draw from the probs is a TS action
     and the probs averaged over draws are ``P(a* = a | D_t)``.
@@ -205,15 +230,18 @@ def thompson_sampling(prior: str = "auto", sigma: float | None = None, prior_mea
       ``Beta(prior_a + sum r, prior_b + sum (1 - r))`` per arm (rewards must lie in [0, 1]).
     - ``prior="gaussian"``: rewards ``N(<x_k, w>, sigma^2)`` with known ``sigma`` (default ``bandit.sigma``) and the
       conjugate prior ``w ~ N(prior_mean * 1, prior_std^2 I)`` on the feature weights (``bandit.features``): per
-      arm for multi-armed bandits (one-hot features; the defaults moment-match DPT's ``U[0, 1]`` means), and
-      Gaussian linear TS for a ``LinearBandit`` (the defaults moment-match ``w ~ U[0, 1]^d``).
+      arm for multi-armed bandits (one-hot features), and Gaussian linear TS for a ``LinearBandit``. Defaults
+      (``None``): ``prior_mean = 0.5``, ``prior_std = 1 / sqrt(12)`` on a multi-armed bandit ([DPT23]'s public
+      code: its TS baseline moment-matches the ``U[0, 1]`` means), and ``prior_mean = 0``, ``prior_std = 1``,
+      i.e. ``w ~ N(0, I)``, on a ``LinearBandit`` ([LBM24]'s public code).
+    - Beta defaults ``prior_a = prior_b = 1`` (uniform priors; [LBM24]'s Bernoulli TS).
     - ``prior="auto"`` (default): ``"beta"`` for a ``BernoulliBandit``, ``"gaussian"`` otherwise.
     """
     if prior not in ("auto", "beta", "gaussian"):
         raise ValueError(f"prior must be 'auto', 'beta' or 'gaussian'; got {prior!r}")
     sig = None if sigma is None else check_positive(sigma, "sigma")
-    m0 = check_real(prior_mean, "prior_mean")
-    s0 = check_positive(prior_std, "prior_std")
+    prior_m = None if prior_mean is None else check_real(prior_mean, "prior_mean")
+    prior_s = None if prior_std is None else check_positive(prior_std, "prior_std")
     pa, pb = check_positive(prior_a, "prior_a"), check_positive(prior_b, "prior_b")
 
     def fn(bandit, actions, rewards, generator):
@@ -232,7 +260,10 @@ def thompson_sampling(prior: str = "auto", sigma: float | None = None, prior_mea
         if s is None:
             raise ValueError("sigma must be given for prior='gaussian' when the bandit has no .sigma")
         counts, sums = arm_statistics(actions, rewards, bandit.n_arms)
-        if not isinstance(bandit, LinearBandit):                       # one-hot features: diagonal posterior
+        linear = isinstance(bandit, LinearBandit)
+        m0 = prior_m if prior_m is not None else (0.0 if linear else 0.5)
+        s0 = prior_s if prior_s is not None else (1.0 if linear else 1 / math.sqrt(12))
+        if not linear:                                                 # one-hot features: diagonal posterior
             prec = 1 / s0 ** 2 + counts / s ** 2
             mean = (m0 / s0 ** 2 + sums / s ** 2) / prec
             z = torch.randn(mean.shape, generator=g, dtype=dtype)
@@ -308,7 +339,7 @@ def beta_bernoulli_optimal_action_probs(actions, rewards, n_arms: int) -> torch.
     to rounding (rows sum to 1 within ~1e-13 in float64). Returns float64, or the rewards' floating dtype.
     """
     A = check_int(n_arms, "n_arms")
-    act = _as_indices(actions, "actions", A)
+    act = check_indices(actions, "actions", A)
     if act.dim() < 1:
         raise ValueError(f"actions must have shape (..., t); got {tuple(act.shape)}")
     r = as_tensor(rewards, "rewards")

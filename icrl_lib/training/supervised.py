@@ -26,9 +26,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .._validation import as_tensor, check_int, check_positive
+from .._validation import as_generator, as_tensor, check_indices, check_int, check_positive, check_real
 from ..attention import relu_attention_unchecked
-from ..rl import LinearBandit
+from ..rl import BernoulliBandit, GaussianBandit, LinearBandit
+from ._checks import check_bool, check_loss
 
 __all__ = ["DecisionTransformer", "bandit_tokens", "bandit_token_dim", "supervised_loss", "SupervisedResult",
            "pretrain_supervised", "transformer_expert", "action_probabilities"]
@@ -104,6 +105,7 @@ class DecisionTransformer(nn.Module):
         check_int(n_layers, "n_layers")
         check_int(d_model, "d_model")
         check_int(n_heads, "n_heads")
+        check_int(seed, "seed", minimum=0)
         if d_model % n_heads:
             raise ValueError(f"d_model must be a multiple of n_heads; got {d_model} and {n_heads}")
         if attention not in ATTENTIONS:
@@ -122,8 +124,9 @@ class DecisionTransformer(nn.Module):
 
     def forward(self, tokens: torch.Tensor) -> torch.Tensor:
         """Logits (B, N, A) of the action distribution at every position of ``tokens`` (B, N, token_dim)."""
-        if tokens.dim() != 3 or tokens.shape[-1] != self.token_dim:
-            raise ValueError(f"tokens must have shape (B, N, {self.token_dim}); got {tuple(tokens.shape)}")
+        tokens = as_tensor(tokens, "tokens")
+        if tokens.dim() != 3 or tokens.shape[-1] != self.token_dim or tokens.shape[1] < 1:
+            raise ValueError(f"tokens must have shape (B, N, {self.token_dim}) with N >= 1; got {tuple(tokens.shape)}")
         N = tokens.shape[1]
         if self.max_len is not None and N > self.max_len:
             raise ValueError(f"tokens must have at most max_len = {self.max_len} positions; got {N}")
@@ -138,8 +141,22 @@ class DecisionTransformer(nn.Module):
 def bandit_token_dim(bandit) -> int:
     """Token size of :func:`bandit_tokens` for ``bandit`` (chapter 9): ``1 + d + 1`` for features of size
     ``d`` (``d = A`` for multi-armed bandits), plus ``A d`` for a linear bandit's arm set in the query token."""
+    check_bandit(bandit)
     A, d = bandit.features.shape[-2:]
     return 2 + d + (A * d if _has_arm_set(bandit) else 0)
+
+
+def check_bandit(bandit) -> None:
+    """A bandit of :mod:`icrl_lib.rl.bandits` (chapter 9), else ``ValueError`` naming ``bandit``."""
+    if not isinstance(bandit, (GaussianBandit, BernoulliBandit, LinearBandit)):
+        raise ValueError(f"bandit must be a GaussianBandit, BernoulliBandit or LinearBandit; got "
+                         f"{type(bandit).__name__}")
+
+
+def check_model(model) -> None:
+    """A :class:`DecisionTransformer` (chapter 9), else ``ValueError`` naming ``model``."""
+    if not isinstance(model, DecisionTransformer):
+        raise ValueError(f"model must be a DecisionTransformer; got {type(model).__name__}")
 
 
 def _has_arm_set(bandit) -> bool:
@@ -154,15 +171,14 @@ def bandit_tokens(bandit, actions, rewards) -> torch.Tensor:
     bandit's ``features`` (one-hot for multi-armed, arm vectors for linear bandits). ``actions`` (B, t) long,
     ``rewards`` (B, t); ``t`` may be 0.
     """
+    check_bandit(bandit)
     feats = bandit.features                                                  # (B, A, d)
     B, A, d = feats.shape
-    actions = torch.as_tensor(actions)
+    actions = check_indices(actions, "actions", A)
     rewards = as_tensor(rewards, "rewards", dtype=feats.dtype)
     if actions.dim() != 2 or actions.shape[0] != B or rewards.shape != actions.shape:
-        raise ValueError(f"actions and rewards must have shape ({B}, t); got {tuple(actions.shape)} and "
-                         f"{tuple(rewards.shape)}")
-    if actions.numel() and (actions.min() < 0 or actions.max() >= A):
-        raise ValueError(f"actions must be in [0, {A}); got values in [{int(actions.min())}, {int(actions.max())}]")
+        raise ValueError(f"actions and rewards must have shape ({B}, t); got actions {tuple(actions.shape)} and "
+                         f"rewards {tuple(rewards.shape)}")
     t = actions.shape[1]
     ctx = A * d if _has_arm_set(bandit) else 0
     tok = torch.zeros(B, t + 1, 2 + d + ctx, dtype=feats.dtype)
@@ -181,6 +197,29 @@ def supervised_loss(model: DecisionTransformer, tokens: torch.Tensor, labels: to
     ``tokens`` has ``T + 1`` (a whole trajectory: the last round is never context) or ``T`` positions; the
     prediction at position ``t`` (context ``D_t``) is scored against ``labels[:, t]``, ``t = 0..T-1``.
     """
+    check_model(model)
+    tokens, labels = _check_data(model, tokens, labels)
+    return _loss(model, tokens, labels)
+
+
+def _check_data(model, tokens, labels):
+    tokens = as_tensor(tokens, "tokens")
+    labels = check_indices(labels, "labels", model.n_actions)
+    if tokens.dim() != 3 or tokens.shape[-1] != model.token_dim:
+        raise ValueError(f"tokens must have shape (n, T + 1, {model.token_dim}); got {tuple(tokens.shape)}")
+    if labels.dim() != 2 or labels.shape[0] != tokens.shape[0]:
+        raise ValueError(f"labels must have shape ({tokens.shape[0]}, T); got {tuple(labels.shape)}")
+    if tokens.shape[0] == 0 or labels.shape[1] == 0:
+        raise ValueError(f"tokens must hold at least one trajectory of at least one position; got "
+                         f"{tuple(tokens.shape)} with labels {tuple(labels.shape)}")
+    T = labels.shape[-1]
+    if tokens.shape[1] not in (T, T + 1):
+        raise ValueError(f"tokens must have T or T + 1 = {T + 1} positions for labels of length T; got "
+                         f"{tokens.shape[1]}")
+    return tokens, labels
+
+
+def _loss(model, tokens, labels) -> torch.Tensor:
     T = labels.shape[-1]
     if tokens.shape[1] not in (T, T + 1):
         raise ValueError(f"tokens must have T or T + 1 = {T + 1} positions for labels of length T; got "
@@ -207,21 +246,24 @@ def pretrain_supervised(model: DecisionTransformer, tokens, labels, n_steps: int
         labels: (n, T) long, the expert's labels (AD: the context actions; DPT: the optimal action).
         n_steps, batch_size, lr: Adam steps on minibatches of trajectories drawn with replacement; the step
             size decays on a cosine from ``lr`` to ``final_lr_fraction * lr``.
-        seed: seeds the minibatch draws.
+        seed: seeds the minibatch draws (an int or a ``torch.Generator``).
         progress: ``True`` for a tqdm bar, or a callback ``progress(step, loss)``.
 
-    The model is trained in place (float32 unless it was converted) and returned with the loss history.
+    The model is trained in place (float32 unless it was converted) and returned with the loss history. A
+    diverging run (NaN or inf loss) raises ``ValueError`` asking for a lower ``lr``.
     """
+    check_model(model)
     n_steps, batch_size = check_int(n_steps, "n_steps"), check_int(batch_size, "batch_size")
     lr = check_positive(lr, "lr")
-    tokens = as_tensor(tokens, "tokens").to(model.head.weight.dtype)
-    labels = torch.as_tensor(labels).long()
-    if tokens.dim() != 3 or labels.dim() != 2 or tokens.shape[0] != labels.shape[0]:
-        raise ValueError(f"tokens must have shape (n, T + 1, token_dim) and labels (n, T); got "
-                         f"{tuple(tokens.shape)} and {tuple(labels.shape)}")
-    if labels.min() < 0 or labels.max() >= model.n_actions:
-        raise ValueError(f"labels must be in [0, {model.n_actions})")
-    g = torch.Generator().manual_seed(check_int(seed, "seed", minimum=0))
+    log_every = check_int(log_every, "log_every")
+    final_lr_fraction = check_real(final_lr_fraction, "final_lr_fraction")
+    if not 0.0 <= final_lr_fraction <= 1.0:
+        raise ValueError(f"final_lr_fraction must be in [0, 1]; got {final_lr_fraction}")
+    if not (progress is None or isinstance(progress, bool) or callable(progress)):
+        raise ValueError(f"progress must be True/False/None or a callable progress(step, loss); got {progress!r}")
+    tokens, labels = _check_data(model, tokens, labels)
+    tokens = tokens.to(model.head.weight.dtype)
+    g = as_generator(seed, "seed")
     opt = torch.optim.Adam(model.parameters(), lr=lr)
     sched = torch.optim.lr_scheduler.LambdaLR(
         opt, lambda s: final_lr_fraction + (1 - final_lr_fraction) * 0.5 * (1 + math.cos(math.pi * s / n_steps)))
@@ -235,7 +277,8 @@ def pretrain_supervised(model: DecisionTransformer, tokens, labels, n_steps: int
     n = tokens.shape[0]
     for step in range(1, n_steps + 1):
         idx = torch.randint(n, (min(batch_size, n),), generator=g)
-        loss = supervised_loss(model, tokens[idx], labels[idx])
+        loss = _loss(model, tokens[idx], labels[idx])
+        check_loss(loss, step, "lower lr")
         opt.zero_grad()
         loss.backward()
         opt.step()
@@ -260,6 +303,7 @@ def pretrain_supervised(model: DecisionTransformer, tokens, labels, n_steps: int
 def action_probabilities(model: DecisionTransformer, tokens) -> torch.Tensor:
     """The model's action distributions (B, N, A) at every position of ``tokens`` (B, N, token_dim), float64
     (chapter 9): entry ``[:, t]`` is the model's ``Alg_theta(. | D_t)``."""
+    check_model(model)
     tokens = as_tensor(tokens, "tokens")
     model.eval()
     return torch.softmax(model(tokens).double(), -1)
@@ -273,6 +317,11 @@ def transformer_expert(model: DecisionTransformer, greedy: bool = False, tokens_
     when run by ``rl.run_bandit``), or with ``greedy=True`` the one-hot of its argmax (ties to the lowest index):
     offline deployment on a given dataset.
     """
+    check_model(model)
+    greedy = check_bool(greedy, "greedy")
+    if not callable(tokens_fn):
+        raise ValueError(f"tokens_fn must be a callable tokens_fn(bandit, actions, rewards); got {tokens_fn!r}")
+
     def expert(bandit, actions, rewards, generator=None):
         probs = action_probabilities(model, tokens_fn(bandit, actions, rewards))[:, -1]
         if greedy:

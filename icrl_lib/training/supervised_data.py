@@ -11,18 +11,21 @@
 """
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import asdict, dataclass, field
 from typing import Callable, NamedTuple
 
 import torch
 
-from .._validation import as_generator, check_int, check_probability
+from .._validation import (as_generator, as_tensor, check_indices, check_int, check_positive, check_probability,
+                           check_real)
 from ..rl import (BernoulliBandit, DarkRoom, GaussianBandit, beta_bernoulli_optimal_action_probs, mean_and_se,
                   darkroom_goal_split, empirical_greedy, lcb, mixture, regret, run_bandit, suboptimality,
                   thompson_sampling, ucb, uniform)
-from .supervised import (DecisionTransformer, action_probabilities, bandit_token_dim, bandit_tokens,
-                         pretrain_supervised, transformer_expert)
+from ._checks import check_choice
+from .supervised import (ATTENTIONS, DecisionTransformer, check_bandit, check_model, action_probabilities,
+                         bandit_token_dim, bandit_tokens, pretrain_supervised, transformer_expert)
 
 __all__ = ["BanditDataset", "collect_bandit_data", "posterior_sampling", "all_histories",
            "beta_bernoulli_log_evidence", "distribution_ratio", "distribution_ratio_curve", "BanditPretrainingConfig", "CLI_DEFAULTS", "bandit_cli_config", "supervised_cli", "bandit_experts", "bandit_pretraining_experiment",
@@ -30,6 +33,9 @@ __all__ = ["BanditDataset", "collect_bandit_data", "posterior_sampling", "all_hi
            "darkroom_experiment"]
 
 LABELS = ("ad", "dpt")
+#: How the context algorithm mixes TS and uniform play (chapter 9): whole trajectories ([LBM24]'s code) or
+#: every round (our variant).
+MIXTURES = ("trajectory", "round")
 
 
 class BanditDataset(NamedTuple):
@@ -54,6 +60,8 @@ def collect_bandit_data(bandit, context_expert: Callable, horizon: int, generato
     the task ([DPT23]). ``generator``: torch.Generator or int seed."""
     if labels not in LABELS:
         raise ValueError(f"labels must be one of {LABELS}; got {labels!r}")
+    if not callable(context_expert):
+        raise ValueError(f"context_expert must be an expert callable (rl.experts); got {context_expert!r}")
     traj = run_bandit(bandit, context_expert, horizon, as_generator(generator))
     lab = traj.actions.clone() if labels == "ad" else bandit.optimal_action.unsqueeze(-1).expand_as(traj.actions)
     return BanditDataset(bandit, traj.actions, traj.rewards, lab.contiguous())
@@ -64,6 +72,7 @@ def posterior_sampling() -> Callable:
     exact posterior ``P(a* = a | D_t)`` (:func:`icrl_lib.rl.beta_bernoulli_optimal_action_probs`), i.e. the law
     of Thompson sampling's next action, as probabilities rather than one draw."""
     def expert(bandit, actions, rewards, generator=None):
+        check_bandit(bandit)
         return beta_bernoulli_optimal_action_probs(actions, rewards, bandit.n_arms).to(bandit.dtype)
     return expert
 
@@ -74,6 +83,8 @@ def all_histories(t: int, n_arms: int = 2) -> tuple[torch.Tensor, torch.Tensor]:
     t = check_int(t, "t", minimum=0)
     A = check_int(n_arms, "n_arms", minimum=2)
     K = (2 * A) ** t
+    if K > 2 ** 22:
+        raise ValueError(f"t is too large: (2 n_arms)^t = {K} histories (limit 2^22)")
     code = torch.arange(K).unsqueeze(-1) // (2 * A) ** torch.arange(t - 1, -1, -1) % (2 * A)   # (K, t)
     return code // 2, (code % 2).double()
 
@@ -82,9 +93,15 @@ def beta_bernoulli_log_evidence(actions, rewards, n_arms: int) -> torch.Tensor:
     """``log P(r_1..r_t | a_1..a_t)`` (...,) of binary rewards under independent Beta(1, 1) priors, the product of
     Laplace's rule ``P(r_s = 1 | D_{s-1}, a_s) = (S_a + 1) / (n_a + 2)`` over the rounds (chapter 9).
     ``actions`` (..., t) int64, ``rewards`` (..., t) in {0, 1}."""
-    actions = torch.as_tensor(actions).long()
-    rewards = torch.as_tensor(rewards, dtype=torch.float64)
-    oh = torch.nn.functional.one_hot(actions, check_int(n_arms, "n_arms", minimum=2)).double()   # (..., t, A)
+    A = check_int(n_arms, "n_arms", minimum=2)
+    actions = check_indices(actions, "actions", A)
+    rewards = as_tensor(rewards, "rewards", dtype=torch.float64)
+    if rewards.shape != actions.shape or actions.dim() < 1:
+        raise ValueError(f"rewards must have the shape of actions {tuple(actions.shape)} (..., t); got "
+                         f"{tuple(rewards.shape)}")
+    if bool(((rewards != 0) & (rewards != 1)).any()):
+        raise ValueError("rewards must be binary (0 or 1)")
+    oh = torch.nn.functional.one_hot(actions, A).double()                                       # (..., t, A)
     r = rewards.unsqueeze(-1)
     n_a = ((oh.cumsum(-2) - oh) * oh).sum(-1)
     s_a = (((oh * r).cumsum(-2) - oh * r) * oh).sum(-1)
@@ -124,53 +141,80 @@ def distribution_ratio_curve(alpha: float, horizon: int, n_arms: int = 2) -> lis
 
 
 def distribution_ratio(alpha: float, horizon: int, n_arms: int = 2, method: str = "enumerate",
-                       n_samples: int = 10000, seed: int = 0) -> tuple[float, float]:
-    """[LBM24]'s distribution ratio ``R = E_{D ~ TS}[prod_s TS(a_s | D_{s-1}) / Alg_0(a_s | D_{s-1})]`` for the
-    context algorithm ``Alg_0 = alpha TS + (1 - alpha) uniform`` on a Beta(1, 1)-Bernoulli bandit (chapter 9).
+                       n_samples: int = 10000, seed: int = 0, mixture: str = "round") -> tuple[float, float]:
+    """[LBM24]'s distribution ratio ``R = E_{D ~ TS}[P^TS(D) / P^{Alg_0}(D)]`` of Thompson sampling against the
+    context algorithm ``Alg_0`` that mixes TS (share ``alpha``) and uniform play on a Beta(1, 1)-Bernoulli bandit
+    (chapter 9). The rewards' likelihoods cancel in the ratio.
 
-    ``method``: ``"enumerate"`` sums over all ``(2A)^T`` trajectories (the rewards' likelihoods cancel in the
-    ratio; the trajectory law uses the Beta-Bernoulli predictive); ``"counts"`` is the same sum organised as a
-    forward recursion over the per-arm success and failure counts (exact for long horizons; ours); both return
-    ``(R, 0.0)``. ``"mc"`` averages the product over ``n_samples`` TS trajectories on tasks from the prior and
-    returns ``(estimate, standard error)`` (heavy-tailed for small ``alpha``).
+    ``mixture="round"`` (our per-round variant): ``Alg_0 = alpha TS + (1 - alpha) uniform`` at every round, so the
+    ratio is ``E_TS[prod_s p_s / (alpha p_s + (1 - alpha) / A)]`` with ``p_s = TS(a_s | D_{s-1})``; it can grow
+    like ``(A / (1 + (A - 1) alpha))^T``. ``mixture="trajectory"`` ([LBM24]'s code): each trajectory is entirely TS
+    with probability ``alpha``, else entirely uniform, so ``P^{Alg_0} = alpha P^TS + (1 - alpha) P^unif`` and the
+    ratio is ``E_TS[1 / (alpha + (1 - alpha) prod_s (1/A) / p_s)] <= 1 / alpha``.
+
+    ``method``: ``"enumerate"`` sums over all ``(2A)^T`` trajectories (the trajectory law uses the
+    Beta-Bernoulli predictive); ``"counts"`` (``mixture="round"`` only) is the same sum organised as a forward
+    recursion over the per-arm success and failure counts (exact for long horizons; ours); both return
+    ``(R, 0.0)``. ``"mc"`` averages the ratio over ``n_samples`` TS trajectories on tasks from the prior and
+    returns ``(estimate, standard error)`` (heavy-tailed for the per-round mixture and small ``alpha``; bounded
+    by ``1 / alpha`` for the trajectory mixture).
     """
     alpha = check_probability(alpha, "alpha")
     T, A = check_int(horizon, "horizon"), check_int(n_arms, "n_arms", minimum=2)
+    check_choice(mixture, "mixture", MIXTURES)
+    if method not in ("enumerate", "counts", "mc"):
+        raise ValueError(f"method must be 'enumerate', 'counts' or 'mc'; got {method!r}")
     if method == "counts":
+        if mixture != "round":
+            raise ValueError("method='counts' needs mixture='round' (the trajectory mixture's ratio depends on the "
+                             "whole path, not on the counts); use 'enumerate' or 'mc'")
         return distribution_ratio_curve(alpha, T, A)[-1], 0.0
+
+    def ratio(log_p_ts):                      # log P^TS(actions) (...,) -> the density ratio TS / Alg_0
+        if mixture == "trajectory":
+            log_u = -T * math.log(A)
+            return 1.0 / (alpha + (1 - alpha) * torch.exp(log_u - log_p_ts))
+        raise AssertionError
+
     if method == "enumerate":
         if (2 * A) ** T > 2 ** 22:
             raise ValueError(f"horizon too long for enumeration ((2A)^T = {(2 * A) ** T}); use method='counts'")
         actions, rewards = all_histories(T, A)
         log_p = beta_bernoulli_log_evidence(actions, rewards, A)
+        log_ts = torch.zeros(actions.shape[0], dtype=torch.float64)
         log_ratio = torch.zeros(actions.shape[0], dtype=torch.float64)
         for s in range(T):
             ts = beta_bernoulli_optimal_action_probs(actions[:, :s], rewards[:, :s], A)
             p = ts.gather(-1, actions[:, s:s + 1]).squeeze(-1)
-            log_p = log_p + p.log()
+            log_ts = log_ts + p.log()
             log_ratio = log_ratio + p.log() - (alpha * p + (1 - alpha) / A).log()
-        return float(torch.exp(log_p + log_ratio).sum()), 0.0
-    if method != "mc":
-        raise ValueError(f"method must be 'enumerate', 'counts' or 'mc'; got {method!r}")
+        if mixture == "trajectory":
+            w = torch.exp(log_p + log_ts) * ratio(log_ts)
+            return float(torch.nan_to_num(w).sum()), 0.0
+        return float(torch.exp(log_p + log_ts + log_ratio).sum()), 0.0
     n = check_int(n_samples, "n_samples", minimum=2)
     g = as_generator(seed)
     bandit = BernoulliBandit.sample(n, A, g)
     traj = run_bandit(bandit, posterior_sampling(), T, g)
     p = traj.probs.gather(-1, traj.actions.unsqueeze(-1)).squeeze(-1)
-    w = torch.exp((p.log() - (alpha * p + (1 - alpha) / A).log()).sum(-1))
+    if mixture == "trajectory":
+        w = ratio(p.log().sum(-1))
+    else:
+        w = torch.exp((p.log() - (alpha * p + (1 - alpha) / A).log()).sum(-1))
     m, se = mean_and_se(w)
     return float(m), float(se)
 
-
-# --------------------------------------------------------------------------------------------- experiments
 
 @dataclass
 class BanditPretrainingConfig:
     """Settings of a bandit pretraining run (chapter 9; the CLI's ``dpt-bandit`` and ``ad-bandit`` defaults).
 
     ``bandit``: ``"gaussian"`` (means ``U[0, 1]``, noise ``sigma``) or ``"bernoulli"``; ``labels``: ``"dpt"`` or
-    ``"ad"``; ``context``: ``"mixture"`` (``alpha TS + (1 - alpha) uniform``, [LBM24]) or ``"ucb"`` (UCB with
-    ``ucb_c``, AD's source). Training: ``n_train_tasks`` trajectories of ``horizon`` rounds, ``n_steps`` Adam
+    ``"ad"``; ``context``: ``"mixture"`` (TS with share ``alpha``, else uniform) or ``"ucb"`` (UCB with ``ucb_c``,
+    AD's source); ``mixture``: ``"trajectory"`` (default, [LBM24]'s code: each trajectory is entirely TS with
+    probability ``alpha``, else entirely uniform; the coin of task ``b`` is drawn from a generator of its own,
+    seeded by ``seed``) or ``"round"`` (our ablation: ``alpha TS + (1 - alpha) uniform`` at every round). At
+    ``alpha`` 0 or 1 both give the same data. Training: ``n_train_tasks`` trajectories of ``horizon`` rounds, ``n_steps`` Adam
     steps of ``batch_size`` trajectories. Evaluation: ``n_eval_tasks`` fresh tasks, online for ``horizon``
     rounds, offline greedy after the first ``n`` rounds of a context-algorithm trajectory for ``n`` in
     ``offline_sizes`` (DPT only).
@@ -195,17 +239,34 @@ class BanditPretrainingConfig:
     lr: float = 1e-3
     seed: int = 0
     offline_sizes: tuple = (5, 10, 20, 40)
+    mixture: str = "trajectory"
 
     def __post_init__(self):
-        if self.bandit not in ("gaussian", "bernoulli"):
-            raise ValueError(f"bandit must be 'gaussian' or 'bernoulli'; got {self.bandit!r}")
-        if self.labels not in LABELS:
-            raise ValueError(f"labels must be one of {LABELS}; got {self.labels!r}")
-        if self.context not in ("mixture", "ucb"):
-            raise ValueError(f"context must be 'mixture' or 'ucb'; got {self.context!r}")
+        check_choice(self.mixture, "mixture", MIXTURES)
+        check_choice(self.bandit, "bandit", ("gaussian", "bernoulli"))
+        check_choice(self.labels, "labels", LABELS)
+        check_choice(self.context, "context", ("mixture", "ucb"))
+        check_choice(self.attention, "attention", ATTENTIONS)
         check_probability(self.alpha, "alpha")
-        for name in ("n_arms", "horizon", "n_train_tasks", "n_eval_tasks", "n_steps", "batch_size"):
+        check_positive(self.sigma, "sigma")
+        if check_real(self.ucb_c, "ucb_c") < 0:
+            raise ValueError(f"ucb_c must be >= 0; got {self.ucb_c}")
+        for name in ("n_arms", "horizon", "n_train_tasks", "n_eval_tasks", "n_layers", "d_model", "n_heads",
+                     "n_steps", "batch_size"):
             check_int(getattr(self, name), name, minimum=2 if name in ("n_arms", "n_eval_tasks") else 1)
+        if self.d_model % self.n_heads:
+            raise ValueError(f"n_heads must divide d_model; got d_model = {self.d_model}, n_heads = {self.n_heads}")
+        check_positive(self.lr, "lr")
+        check_int(self.seed, "seed", minimum=0)
+        if not isinstance(self.offline_sizes, (tuple, list)):
+            raise ValueError(f"offline_sizes must be a tuple of integers in [1, horizon - 1]; got "
+                             f"{self.offline_sizes!r}")
+        for n in self.offline_sizes:
+            check_int(n, "offline_sizes")
+            if n >= self.horizon:
+                raise ValueError(f"offline_sizes must hold integers in [1, horizon - 1 = {self.horizon - 1}] (the "
+                                 f"greedy action after n of the horizon's rounds); got {n}")
+        self.offline_sizes = tuple(int(n) for n in self.offline_sizes)
 
 
 #: The CLI's defaults (chapter 9): ``dpt-bandit`` is DPT on Gaussian bandits (A = 5, sigma = 0.3, [DPT23]'s
@@ -219,10 +280,18 @@ CLI_DEFAULTS = {
 
 def bandit_cli_config(name: str, **overrides) -> BanditPretrainingConfig:
     """The configuration of the CLI run ``name`` (``"dpt-bandit"`` or ``"ad-bandit"``, :data:`CLI_DEFAULTS`)
-    with ``overrides`` whose value is not None (chapter 9)."""
+    with ``overrides`` whose value is not None (chapter 9). A shorter ``horizon`` without ``offline_sizes`` keeps
+    the default offline sizes below it."""
     if name not in CLI_DEFAULTS:
         raise ValueError(f"name must be one of {sorted(CLI_DEFAULTS)}; got {name!r}")
-    return BanditPretrainingConfig(**{**CLI_DEFAULTS[name], **{k: v for k, v in overrides.items() if v is not None}})
+    fields = set(BanditPretrainingConfig.__dataclass_fields__)
+    unknown = sorted(set(overrides) - fields)
+    if unknown:
+        raise ValueError(f"overrides must be fields of BanditPretrainingConfig; got {', '.join(unknown)}")
+    kw = {**CLI_DEFAULTS[name], **{k: v for k, v in overrides.items() if v is not None}}
+    if "horizon" in kw and "offline_sizes" not in kw and isinstance(kw["horizon"], int):
+        kw["offline_sizes"] = tuple(n for n in BanditPretrainingConfig.offline_sizes if n < kw["horizon"])
+    return BanditPretrainingConfig(**kw)
 
 
 def _sample_tasks(cfg: BanditPretrainingConfig, n: int, g: torch.Generator):
@@ -236,12 +305,35 @@ def _ucb_scale(cfg: BanditPretrainingConfig) -> float:
     return cfg.ucb_c * (cfg.sigma if cfg.bandit == "gaussian" else 1.0)
 
 
+def _check_cfg(cfg, cls) -> None:
+    if not isinstance(cfg, cls):
+        raise ValueError(f"cfg must be a {cls.__name__}; got {type(cfg).__name__}")
+
+
 def bandit_experts(cfg: BanditPretrainingConfig) -> dict:
     """The reference experts of chapter 9's comparisons: ``ts`` (Thompson sampling with the bandit's conjugate
     prior), ``ucb`` (bonus ``c sqrt(2 log t / n)`` with ``c = ucb_c * sigma`` for Gaussian rewards, ``ucb_c``
     for Bernoulli), ``emp`` (empirical greedy) and the context algorithm ``context``."""
-    ctx = ucb(_ucb_scale(cfg)) if cfg.context == "ucb" else mixture(cfg.alpha, thompson_sampling(), uniform())
+    _check_cfg(cfg, BanditPretrainingConfig)
+    if cfg.context == "ucb":
+        ctx = ucb(_ucb_scale(cfg))
+    elif cfg.mixture == "round":
+        ctx = mixture(cfg.alpha, thompson_sampling(), uniform())
+    else:
+        ctx = _trajectory_mixture(cfg.alpha, thompson_sampling(), uniform(), 40_000 + cfg.seed)
     return {"ts": thompson_sampling(), "ucb": ucb(_ucb_scale(cfg)), "emp": empirical_greedy(), "context": ctx}
+
+
+def _trajectory_mixture(alpha: float, first: Callable, second: Callable, seed: int) -> Callable:
+    # [LBM24]'s mixed context algorithm: task b follows `first` for its whole trajectory when its coin
+    # (Bernoulli(alpha), drawn from a generator of its own so that the other draws are those of the per-round
+    # mixture) says so, else `second`. Stateless: the coins are recomputed from `seed` at every call.
+    def expert(bandit, actions, rewards, generator=None):
+        coins = torch.rand(bandit.n_tasks, generator=torch.Generator().manual_seed(seed), dtype=torch.float64)
+        p1 = first(bandit, actions, rewards, generator).to(bandit.dtype)
+        p2 = second(bandit, actions, rewards, generator).to(bandit.dtype)
+        return torch.where((coins < alpha).unsqueeze(-1), p1, p2)
+    return expert
 
 
 def bandit_pretraining_experiment(cfg: BanditPretrainingConfig, progress: bool | Callable = False,
@@ -250,13 +342,15 @@ def bandit_pretraining_experiment(cfg: BanditPretrainingConfig, progress: bool |
     and ``ad-bandit``). Returns a JSON-ready dict:
 
     - ``horizon``, ``n_tasks`` (held-out tasks), ``regret``: ``{name: {"mean", "se"}}`` cumulative pseudo-regret
-      at the horizon for the model (``"dpt"`` or ``"ad"``), ``ts``, ``ucb``, ``emp`` (and the context algorithm
-      ``context`` when it differs from these);
+      at the horizon for the model (``"dpt"`` or ``"ad"``), ``ts``, ``ucb``, ``emp``, ``ucb_dpt`` ([DPT23]'s UCB,
+      bonus ``1 / sqrt(n)``) (and the context algorithm ``context`` when it differs from these);
     - ``curves``: per name the mean cumulative regret and the mean per-step suboptimality at every round;
     - ``offline`` (DPT): ``{n: {name: {"mean", "se"}}}`` suboptimality of the greedy action after ``n`` rounds of
-      a context-algorithm trajectory for the model, ``emp`` and ``lcb``;
+      a context-algorithm trajectory for the model, ``emp`` (online convention), ``emp_dpt`` ([DPT23]'s offline
+      greedy) and ``lcb``;
     - ``training`` (loss history), ``config``, ``seconds`` (CPU seconds of training and evaluation).
     """
+    _check_cfg(cfg, BanditPretrainingConfig)
     log = log or (lambda line: None)
     t0 = time.process_time()
     g = torch.Generator().manual_seed(cfg.seed)
@@ -278,6 +372,7 @@ def bandit_pretraining_experiment(cfg: BanditPretrainingConfig, progress: bool |
     runs = {name: transformer_expert(model), "ts": experts["ts"], "ucb": experts["ucb"], "emp": experts["emp"]}
     if cfg.context == "mixture" and cfg.alpha < 1:
         runs["context"] = experts["context"]
+    runs["ucb_dpt"] = ucb(1.0, bonus="dpt")                      # [DPT23]'s UCB baseline (their c = 1)
     out = {"horizon": cfg.horizon, "n_tasks": cfg.n_eval_tasks, "regret": {}, "curves": {}}
     for k, expert in runs.items():
         traj = run_bandit(test, expert, cfg.horizon, 20_000 + cfg.seed)
@@ -293,6 +388,7 @@ def bandit_pretraining_experiment(cfg: BanditPretrainingConfig, progress: bool |
         for n in (n for n in cfg.offline_sizes if n < cfg.horizon):
             a, r = data.actions[:, :n], data.rewards[:, :n]
             picks = {name: probs[:, n].argmax(-1), "emp": empirical_greedy()(test, a, r).argmax(-1),
+                     "emp_dpt": empirical_greedy(online=False)(test, a, r).argmax(-1),
                      "lcb": lcb(_ucb_scale(cfg))(test, a, r).argmax(-1)}
             out["offline"][str(n)] = {}
             for k, act in picks.items():
@@ -312,11 +408,20 @@ ENCODINGS = ("xy", "onehot")
 def darkroom_token_dim(room: DarkRoom, encoding: str = "xy") -> int:
     """Token size of :func:`darkroom_tokens` (chapter 9): ``1 + 2 + 2 + A + 1 + 2`` with ``encoding="xy"``,
     ``1 + S + A + 1 + S`` with ``"onehot"``."""
-    if encoding not in ENCODINGS:
-        raise ValueError(f"encoding must be one of {ENCODINGS}; got {encoding!r}")
+    check_choice(encoding, "encoding", ENCODINGS)
+    _check_room(room, encoding)
     if encoding == "xy":
         return 8 + room.n_actions
     return 2 + room.n_actions + 2 * room.n_states
+
+
+def _check_room(room, encoding: str = "onehot") -> None:
+    # a DarkRoom, or (one-hot codes only) any environment with n_states and n_actions, e.g. a TabularMDP
+    if isinstance(room, DarkRoom):
+        return
+    if encoding == "xy" or not all(isinstance(getattr(room, k, None), int) for k in ("n_states", "n_actions")):
+        raise ValueError(f"room must be a DarkRoom (or, with encoding='onehot', an MDP with integer n_states and "
+                         f"n_actions); got {type(room).__name__}")
 
 
 def _cells(room: DarkRoom, s: torch.Tensor, encoding: str) -> torch.Tensor:
@@ -336,10 +441,14 @@ def darkroom_tokens(room: DarkRoom, queries, states, actions, rewards, next_stat
     the action for the query state given the first ``j`` transitions.
     """
     dim = darkroom_token_dim(room, encoding)
-    A = room.n_actions
-    q = torch.as_tensor(queries).long()
-    s, a, s2 = (torch.as_tensor(x).long() for x in (states, actions, next_states))
-    r = torch.as_tensor(rewards, dtype=torch.float64)
+    A, S = room.n_actions, room.n_states
+    q = check_indices(queries, "queries", S)
+    s = check_indices(states, "states", S)
+    a = check_indices(actions, "actions", A)
+    s2 = check_indices(next_states, "next_states", S)
+    r = as_tensor(rewards, "rewards", dtype=torch.float64)
+    if s.dim() != 2:
+        raise ValueError(f"states must have shape (B, n); got {tuple(s.shape)}")
     B, n = s.shape
     if q.shape != (B,) or a.shape != (B, n) or s2.shape != (B, n) or r.shape != (B, n):
         raise ValueError(f"queries must have shape (B,) and the transitions (B, n) = ({B}, {n}); got "
@@ -361,7 +470,10 @@ def darkroom_dataset(room: DarkRoom, n_contexts: int, context_len: int, generato
                      ) -> tuple[torch.Tensor, torch.Tensor]:
     """DPT pretraining data for the Dark Room (chapter 9): for each goal of ``room``, ``n_contexts`` contexts of
     ``context_len`` uniformly random transitions and a uniform query state, labelled at every position with the
-    query's optimal action. Returns ``tokens`` (B * n_contexts, n + 1, dim) and ``labels`` (B * n_contexts, n + 1)."""
+    query's optimal action. Returns ``tokens`` (B * n_contexts, n + 1, dim) and ``labels`` (B * n_contexts, n + 1).
+    ``generator``: a ``torch.Generator`` or an int seed."""
+    check_choice(encoding, "encoding", ENCODINGS)
+    _check_room(room, encoding)
     n_contexts, n = check_int(n_contexts, "n_contexts"), check_int(context_len, "context_len")
     g = as_generator(generator)
     big = room.select(torch.arange(room.n_tasks).repeat_interleave(n_contexts))
@@ -376,7 +488,12 @@ def darkroom_online(model: DecisionTransformer, room: DarkRoom, n_episodes: int,
     """Online deployment of a DPT model in ``room`` with frozen weights (chapter 9): before each episode the
     model's policy at every state is read with the last ``context_len`` transitions of the previous episodes as
     context (none before the first), and the episode is played by sampling from it. Returns the returns
-    (B, n_episodes)."""
+    (B, n_episodes). ``generator``: a ``torch.Generator`` or an int seed."""
+    check_model(model)
+    dim = darkroom_token_dim(room, encoding)
+    if model.token_dim != dim or model.n_actions != room.n_actions:
+        raise ValueError(f"model must read tokens of size {dim} and output {room.n_actions} actions for this room "
+                         f"(encoding {encoding!r}); got token_dim = {model.token_dim}, n_actions = {model.n_actions}")
     n_episodes, context_len = check_int(n_episodes, "n_episodes"), check_int(context_len, "context_len")
     g = as_generator(generator)
     B, S = room.n_tasks, room.n_states
@@ -419,12 +536,31 @@ class DarkRoomConfig:
     encoding: str = "xy"
     seed: int = 0
 
+    def __post_init__(self):
+        check_int(self.size, "size", minimum=2)
+        for name in ("horizon", "n_test_goals", "context_len", "n_contexts", "n_layers", "d_model", "n_heads",
+                     "n_steps", "batch_size", "n_episodes", "n_repeats"):
+            check_int(getattr(self, name), name)
+        if self.n_test_goals >= self.size ** 2:
+            raise ValueError(f"n_test_goals must leave at least one training goal: at most size^2 - 1 = "
+                             f"{self.size ** 2 - 1}; got {self.n_test_goals}")
+        if min(self.n_test_goals, self.size ** 2 - self.n_test_goals) * self.n_repeats < 2:
+            raise ValueError(f"n_repeats must give at least 2 rooms per split (standard errors): n_repeats * "
+                             f"min(n_test_goals, size^2 - n_test_goals) >= 2; got n_repeats = {self.n_repeats}")
+        if self.d_model % self.n_heads:
+            raise ValueError(f"n_heads must divide d_model; got d_model = {self.d_model}, n_heads = {self.n_heads}")
+        check_choice(self.attention, "attention", ATTENTIONS)
+        check_positive(self.lr, "lr")
+        check_choice(self.encoding, "encoding", ENCODINGS)
+        check_int(self.seed, "seed", minimum=0)
+
 
 def darkroom_experiment(cfg: DarkRoomConfig, progress: bool | Callable = False,
                         log: Callable[[str], None] | None = None) -> dict:
     """Train DPT on random-transition contexts of the training goals, then deploy it online with frozen weights on
     the held-out and the training goals (chapter 9). Returns returns per episode (mean, se) for ``test`` and
     ``train`` goals, the optimal and uniform-policy returns, the goal split, the loss history and CPU seconds."""
+    _check_cfg(cfg, DarkRoomConfig)
     log = log or (lambda line: None)
     t0 = time.process_time()
     train_goals, test_goals = darkroom_goal_split(cfg.size, cfg.n_test_goals, cfg.seed)
@@ -455,8 +591,12 @@ def darkroom_experiment(cfg: DarkRoomConfig, progress: bool | Callable = False,
 
 def supervised_cli(name: str, options: dict, log: Callable[[str], None] | None = None) -> dict:
     """Run the CLI command ``name`` (``"dpt-bandit"``, ``"ad-bandit"`` or ``"dpt-darkroom"``) with the parsed
-    ``options`` (``seed``, ``steps``, ``attention``, ``quiet``, for the Dark Room ``encoding``, and for bandits ``bandit``, ``alpha``, ``horizon``,
+    ``options`` (``seed``, ``steps``, ``attention``, ``quiet``, for the Dark Room ``encoding``, and for bandits ``bandit``, ``alpha``, ``mixture``, ``horizon``,
     ``n_arms``, ``n_train``, ``n_eval``; None = the chapter's default) and return its JSON dict (chapter 9)."""
+    if name not in ("dpt-darkroom", *CLI_DEFAULTS):
+        raise ValueError(f"name must be one of {['dpt-darkroom', *sorted(CLI_DEFAULTS)]}; got {name!r}")
+    if not isinstance(options, dict):
+        raise ValueError(f"options must be a dict of the parsed command-line options; got {type(options).__name__}")
     progress = not options.get("quiet", False)
     common = {"seed": options.get("seed", 0), "n_steps": options.get("steps"), "attention": options.get("attention")}
     if name == "dpt-darkroom":
@@ -465,5 +605,6 @@ def supervised_cli(name: str, options: dict, log: Callable[[str], None] | None =
         return darkroom_experiment(cfg, progress=progress, log=log)
     cfg = bandit_cli_config(name, **common, bandit=options.get("bandit"), alpha=options.get("alpha"),
                             horizon=options.get("horizon"), n_arms=options.get("n_arms"),
+                            mixture=options.get("mixture"),
                             n_train_tasks=options.get("n_train"), n_eval_tasks=options.get("n_eval"))
     return bandit_pretraining_experiment(cfg, progress=progress, log=log)

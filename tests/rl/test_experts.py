@@ -72,6 +72,37 @@ def test_ucb_plays_unpulled_arms_first_and_ties_lowest():
     assert lcb()(b, acts, rews).tolist() == [[1, 0, 0]]                 # tie between arms 0 and 2
 
 
+def test_dpt_conventions_of_greedy_and_ucb():
+    """[DPT23]'s public code: offline greedy scores an unpulled arm 0; its UCB bonus is c / sqrt(max(1, n))."""
+    b = GaussianBandit(torch.zeros(1, 3, dtype=torch.float64), 1.0)
+    acts, rews = torch.tensor([[0, 2]]), torch.tensor([[5.0, -1.0]])
+    assert empirical_greedy()(b, acts, rews).tolist() == [[0, 1, 0]]                 # online: unpulled first
+    assert empirical_greedy(online=False)(b, acts, rews).tolist() == [[1, 0, 0]]     # offline: arm 1 scores 0
+    neg = torch.tensor([[-1.0, -2.0]])
+    assert empirical_greedy(online=False)(b, acts, neg).tolist() == [[0, 1, 0]]      # 0 beats negative means
+    # UCB, DPT form: scores mean + c / sqrt(max(1, n)); unpulled arms score c, not +inf
+    acts, rews = torch.tensor([[0, 0, 0, 0, 2]]), torch.tensor([[0.9, 0.9, 0.9, 0.9, 0.2]])
+    assert ucb(1.0, bonus="dpt")(b, acts, rews).tolist() == [[1, 0, 0]]              # 1.4 vs 1.0 vs 1.2
+    assert ucb(0.1, bonus="dpt")(b, acts, rews).tolist() == [[1, 0, 0]]              # 0.95 vs 0.1 vs 0.3
+    assert ucb(1.0)(b, acts, rews).tolist() == [[0, 1, 0]]                           # book's UCB1: unpulled first
+
+
+def test_default_constants_follow_the_papers():
+    """linucb's bonus 2 ([LBM24]'s code); linear TS's prior N(0, I) ([LBM24]); multi-armed TS's N(0.5, 1/12)."""
+    from icrl_lib.rl import LinearBandit
+    lb = LinearBandit.sample(6, 3, 4, 0.5, gen(3))
+    acts, rews = random_history(6, 5, 4, seed=3)
+    rews = rews.to(torch.float64)
+    assert torch.equal(linucb()(lb, acts, rews), linucb(2.0, 1.0)(lb, acts, rews))
+    a = thompson_sampling()(lb, acts, rews, gen(4))
+    b2 = thompson_sampling(prior_mean=0.0, prior_std=1.0)(lb, acts, rews, gen(4))
+    assert torch.equal(a, b2)
+    gb = GaussianBandit.sample(6, 4, 0.3, gen(5))
+    a = thompson_sampling()(gb, acts, rews, gen(6))
+    b2 = thompson_sampling(prior_mean=0.5, prior_std=1 / math.sqrt(12))(gb, acts, rews, gen(6))
+    assert torch.equal(a, b2)
+
+
 def direct_linucb_scores(bandit, actions, rewards, alpha, lam):
     """Per task: gather the played arm vectors and solve with numpy."""
     out = []
@@ -311,5 +342,5 @@ def test_bad_inputs():
         beta_bernoulli_optimal_action_probs(acts, rews + 0.5, 3)
     with pytest.raises(ValueError, match="actions must hold integer"):
         beta_bernoulli_optimal_action_probs(rews, rews, 3)
-    with pytest.raises(ValueError, match=r"actions must hold arm indices in \[0, 1\]"):
+    with pytest.raises(ValueError, match=r"actions must hold (arm )?indices in \[0, 1\]"):
         beta_bernoulli_optimal_action_probs(acts + 2, rews, 2)

@@ -167,6 +167,29 @@ def test_all_histories_and_the_evidence_sum_to_one():
     assert abs(float(beta_bernoulli_log_evidence(torch.tensor([0, 0]), torch.tensor([1.0, 1.0]), 2).exp()) - 1 / 3) < 1e-12
 
 
+def test_trajectory_mixture_ratio_is_at_most_one_over_alpha():
+    # [LBM24]'s trajectory-level mixture: R = E_TS[1 / (alpha + (1 - alpha) P^unif / P^TS)] <= 1 / alpha
+    for alpha in (0.1, 0.5):
+        for T in (1, 3, 6):
+            R, _ = distribution_ratio(alpha, T, mixture="trajectory")
+            assert 1 - 1e-12 <= R <= 1 / alpha + 1e-12
+    assert abs(distribution_ratio(1.0, 5, mixture="trajectory")[0] - 1) < 1e-12
+    assert abs(distribution_ratio(0.0, 5, mixture="trajectory")[0] - distribution_ratio(0.0, 5)[0]) < 1e-9
+    m, se = distribution_ratio(0.5, 6, method="mc", n_samples=20000, seed=1, mixture="trajectory")
+    assert abs(m - distribution_ratio(0.5, 6, mixture="trajectory")[0]) < 4 * se
+    # per task, the context algorithm is TS or uniform for the whole trajectory; at alpha = 1 the two mixtures agree
+    from icrl_lib.training import bandit_experts
+    b = BernoulliBandit.sample(64, 3, 0)
+    ctx = bandit_experts(BanditPretrainingConfig(bandit="bernoulli", n_arms=3, alpha=0.5))["context"]
+    tr = run_bandit(b, ctx, 6, 1)
+    kinds = {tuple(row.tolist()) for row in (tr.probs == 1.0 / 3).all(-1)}
+    assert kinds == {(True,) * 6, (False,) * 6}
+    one = [run_bandit(b, bandit_experts(BanditPretrainingConfig(bandit="bernoulli", n_arms=3, alpha=1.0,
+                                                                mixture=m))["context"], 6, 2).actions
+           for m in ("trajectory", "round")]
+    assert torch.equal(one[0], one[1])
+
+
 def test_distribution_ratio_enumeration_counts_and_monte_carlo_agree():
     for alpha in (0.0, 0.3, 1.0):
         for T in (1, 2, 5):
