@@ -15,7 +15,7 @@ import numpy as np
 import torch
 
 from .._validation import as_generator, as_tensor, check_int, check_positive, check_shape, select_rows
-from .sampling import _categorical
+from .sampling import categorical_unchecked
 
 __all__ = ["GaussianBandit", "BernoulliBandit", "LinearBandit", "BanditHistory", "BanditTrajectory",
            "check_bandit_history", "arm_statistics", "run_bandit", "regret", "suboptimality"]
@@ -99,7 +99,7 @@ def _as_indices(x, name: str, upper: int) -> torch.Tensor:
     return t
 
 
-def _check_bandit(bandit, name: str = "bandit") -> "_Bandit":
+def check_bandit(bandit, name: str = "bandit") -> "_Bandit":
     if not isinstance(bandit, _Bandit):
         raise ValueError(f"{name} must be a GaussianBandit, BernoulliBandit or LinearBandit; got "
                          f"{type(bandit).__name__}")
@@ -264,7 +264,7 @@ class BanditTrajectory(NamedTuple):
 def check_bandit_history(bandit, actions, rewards) -> BanditHistory:
     """Validate a history of ``bandit`` (chapter 9): ``actions`` (B, t) integer arm indices in [0, A - 1] and
     ``rewards`` (B, t) finite, ``t >= 0``; returns them as int64 and as the bandit's dtype."""
-    B, A = _check_bandit(bandit).n_tasks, bandit.n_arms
+    B, A = check_bandit(bandit).n_tasks, bandit.n_arms
     a = _as_indices(actions, "actions", A)
     if a.dim() != 2 or a.shape[0] != B:
         raise ValueError(f"actions must have shape (B, t) = ({B}, t); got {tuple(a.shape)}")
@@ -305,7 +305,7 @@ def run_bandit(bandit, expert: Callable, horizon: int, generator) -> BanditTraje
     only; all tasks move in one tensor operation. ``generator``: a ``torch.Generator`` or an int seed.
     Returns :class:`BanditTrajectory` with ``actions`` (B, T), ``rewards`` (B, T), ``probs`` (B, T, A).
     """
-    _check_bandit(bandit)
+    check_bandit(bandit)
     if not callable(expert):
         raise ValueError(f"expert must be callable (bandit, actions, rewards, generator) -> probs (B, A); "
                          f"got {type(expert).__name__}")
@@ -331,7 +331,7 @@ def run_bandit(bandit, expert: Callable, horizon: int, generator) -> BanditTraje
         if bool((p < -tol).any()) or bool(((p.sum(-1) - 1).abs() > tol).any()):
             raise ValueError(f"expert returned rows that are not probability vectors (non-negative, summing "
                              f"to 1) at round {t} ({expert!r})")
-        a = _categorical(p, g)
+        a = categorical_unchecked(p, g)
         rewards[:, t] = bandit.pull(a, g)
         actions[:, t] = a
         probs[:, t] = p
@@ -340,7 +340,7 @@ def run_bandit(bandit, expert: Callable, horizon: int, generator) -> BanditTraje
 
 def suboptimality(bandit, actions) -> torch.Tensor:
     """Per-step pseudo-regret ``best_mean - means[a_t]`` (B, T) of ``actions`` (B, T) (chapters 9-10)."""
-    _check_bandit(bandit)
+    check_bandit(bandit)
     a = _as_indices(actions, "actions", bandit.n_arms)
     if a.dim() != 2 or a.shape[0] != bandit.n_tasks:
         raise ValueError(f"actions must have shape (B, T) = ({bandit.n_tasks}, T); got {tuple(a.shape)}")

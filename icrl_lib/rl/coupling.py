@@ -13,8 +13,8 @@ from typing import Callable, NamedTuple
 import torch
 
 from .._validation import as_generator, as_tensor, check_int, check_stochastic
-from .bandits import _check_bandit
-from .sampling import _categorical
+from .bandits import check_bandit
+from .sampling import categorical_unchecked
 
 __all__ = ["maximal_coupling_sample", "CoupledBanditRun", "run_bandit_coupled"]
 
@@ -47,9 +47,9 @@ def maximal_coupling_sample(p, q, generator) -> tuple[torch.Tensor, torch.Tensor
     overlap = torch.minimum(p, q).clamp_min(0.0)
     w = overlap.sum(-1)
     same = torch.rand(w.shape, generator=g, dtype=p.dtype) < w
-    common = _categorical(_residual(overlap, torch.zeros_like(overlap)), g)
-    x_rest = _categorical(_residual(p, overlap), g)
-    y_rest = _categorical(_residual(q, overlap), g)
+    common = categorical_unchecked(_residual(overlap, torch.zeros_like(overlap)), g)
+    x_rest = categorical_unchecked(_residual(p, overlap), g)
+    y_rest = categorical_unchecked(_residual(q, overlap), g)
     return torch.where(same, common, x_rest), torch.where(same, common, y_rest)
 
 
@@ -79,7 +79,7 @@ def run_bandit_coupled(bandit, expert_p: Callable, expert_q: Callable, horizon: 
     ``|E regret_p(T) - E regret_q(T)| <= T * max_gap * P(split)``. Each expert alone has the law it has under
     :func:`~icrl_lib.rl.run_bandit` (the coupling keeps the marginals).
     """
-    _check_bandit(bandit)
+    check_bandit(bandit)
     for name, ex in (("expert_p", expert_p), ("expert_q", expert_q)):
         if not callable(ex):
             raise ValueError(f"{name} must be callable (bandit, actions, rewards, generator) -> probs (B, A); "

@@ -13,7 +13,7 @@ from typing import NamedTuple
 import torch
 
 from .._validation import as_generator, as_tensor, check_indices, check_int, check_stochastic, select_rows
-from .sampling import _categorical
+from .sampling import categorical_unchecked
 
 __all__ = ["DarkRoom", "DarkRoomEpisodes", "darkroom_goal_split"]
 
@@ -140,7 +140,7 @@ class DarkRoom:
         s = torch.full((B,), self.start, dtype=torch.long)
         rows = torch.arange(B)
         for t in range(H):
-            a = _categorical(policy[rows, s].double(), g)
+            a = categorical_unchecked(policy[rows, s].double(), g)
             s2, r = self.step(s, a)
             for buf, v in zip(out, (s, a, r, s2)):
                 buf[:, t] = v

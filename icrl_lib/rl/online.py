@@ -18,7 +18,7 @@ import torch
 from .._validation import as_generator, check_finite_result, check_int, check_positive, check_real
 from .mdp import TabularMDP, expected_return
 from .policies import softmax_policy
-from .sampling import _categorical
+from .sampling import categorical_unchecked
 
 __all__ = ["OnlineResult", "ONLINE_METHODS", "online_td_control"]
 
@@ -75,15 +75,15 @@ def online_td_control(mdps: TabularMDP, n_steps: int, alpha: float, method: str 
     rho0 = mdps.rho0.expand(*batch, S).reshape(M, S)
     rows = torch.arange(M)
     q = torch.zeros(M, S, A, dtype=_F64)
-    s = _categorical(rho0, gen)
-    a = _categorical(softmax_policy(q[rows, s], tau), gen)
+    s = categorical_unchecked(rho0, gen)
+    a = categorical_unchecked(softmax_policy(q[rows, s], tau), gen)
     steps, J = [0], [expected_return(mdps, softmax_policy(q.reshape(*batch, S, A), tau))]
     for t in range(1, T + 1):
-        s2 = _categorical(P[rows, s, a], gen)
+        s2 = categorical_unchecked(P[rows, s, a], gen)
         rew = r[rows, s, a]
         if noise > 0:
             rew = rew + noise * torch.randn(M, generator=gen, dtype=_F64)
-        a2 = _categorical(softmax_policy(q[rows, s2], tau), gen)
+        a2 = categorical_unchecked(softmax_policy(q[rows, s2], tau), gen)
         target = rew + mdps.gamma * target_fn(q[rows, s2], a2)
         q[rows, s, a] += a_step * (target - q[rows, s, a])
         # a too-large alpha makes q overflow to inf/NaN: say so instead of acting on a NaN softmax

@@ -65,11 +65,12 @@ def categorical(probs, generator) -> torch.Tensor:
     p = as_tensor(probs, "probs")
     check_shape(p, "probs", (None,))
     check_stochastic(p, "probs")
-    return _categorical(p, as_generator(generator))
+    return categorical_unchecked(p, as_generator(generator))
 
 
-def _categorical(probs: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
-    # unchecked (see _inverse_cdf)
+def categorical_unchecked(probs: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+    """:func:`categorical` without its input checks, for the inner loops of the rl modules whose inputs are
+    checked once before the loop (chapters 1, 9-11); ``probs`` (..., K) rows of probabilities."""
     return _inverse_cdf(probs, torch.rand(probs.shape[:-1], generator=generator, dtype=probs.dtype))
 
 
@@ -104,16 +105,16 @@ def sample_transitions(mdp: TabularMDP, pi, n: int, generator: torch.Generator |
     pi = pi.expand(*batch, S, A).reshape(M, S, A)
     rows = torch.arange(M)
     out = {k: torch.empty(M, n, dtype=torch.long) for k in ("s", "a", "s_next", "a_next")}
-    s = _categorical(rho0, gen)
-    a = _categorical(pi[rows, s], gen)
+    s = categorical_unchecked(rho0, gen)
+    a = categorical_unchecked(pi[rows, s], gen)
     for t in range(n):
-        s_next = _categorical(P[rows, s, a], gen)
-        a_next = _categorical(pi[rows, s_next], gen)
+        s_next = categorical_unchecked(P[rows, s, a], gen)
+        a_next = categorical_unchecked(pi[rows, s_next], gen)
         out["s"][:, t], out["a"][:, t], out["s_next"][:, t], out["a_next"][:, t] = s, a, s_next, a_next
         if reset_prob > 0:
             reset = torch.rand(M, generator=gen, dtype=_F64) < reset_prob
-            s_new = _categorical(rho0, gen)
-            a_new = _categorical(pi[rows, s_new], gen)
+            s_new = categorical_unchecked(rho0, gen)
+            a_new = categorical_unchecked(pi[rows, s_new], gen)
             s, a = torch.where(reset, s_new, s_next), torch.where(reset, a_new, a_next)
         else:
             s, a = s_next, a_next

@@ -28,6 +28,7 @@ from torch import nn
 
 from .._validation import as_generator, as_tensor, check_indices, check_int, check_positive, check_real
 from ..attention import relu_attention_unchecked
+from ..rl.bandits import check_bandit
 from ..rl import BernoulliBandit, GaussianBandit, LinearBandit
 from ._checks import check_bool, check_loss
 
@@ -144,13 +145,6 @@ def bandit_token_dim(bandit) -> int:
     check_bandit(bandit)
     A, d = bandit.features.shape[-2:]
     return 2 + d + (A * d if _has_arm_set(bandit) else 0)
-
-
-def check_bandit(bandit) -> None:
-    """A bandit of :mod:`icrl_lib.rl.bandits` (chapter 9), else ``ValueError`` naming ``bandit``."""
-    if not isinstance(bandit, (GaussianBandit, BernoulliBandit, LinearBandit)):
-        raise ValueError(f"bandit must be a GaussianBandit, BernoulliBandit or LinearBandit; got "
-                         f"{type(bandit).__name__}")
 
 
 def check_model(model) -> None:

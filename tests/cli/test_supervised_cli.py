@@ -2,7 +2,7 @@
 keys outside checks rely on, and bad input. Whether training succeeds is the chapter's and the CLI runs' job."""
 from __future__ import annotations
 
-import functools
+import dataclasses
 import json
 import math
 
@@ -37,7 +37,7 @@ def test_dpt_bandit_writes_the_regret_table(tmp_path, capsys):
     _check_regret(out, ["dpt", "ts", "ucb", "emp"])
     assert out["config"]["seed"] == 1 and out["config"]["labels"] == "dpt" and out["config"]["bandit"] == "gaussian"
     assert len(out["curves"]["dpt"]["regret"]) == 6
-    assert set(out["offline"]) == {"5"} and set(out["offline"]["5"]) == {"dpt", "emp", "lcb"}
+    assert set(out["offline"]) == {"5"} and set(out["offline"]["5"]) >= {"dpt", "emp", "lcb"}
     assert "dpt: regret at T = 6" in capsys.readouterr().out
 
 
@@ -60,8 +60,14 @@ def test_dpt_bandit_alpha_option(tmp_path):
 
 def test_dpt_darkroom_runs(tmp_path, monkeypatch):
     from icrl_lib.training import supervised_data
-    tiny = functools.partial(supervised_data.DarkRoomConfig, n_contexts=4, context_len=6, n_episodes=2, n_repeats=1)
-    monkeypatch.setattr(supervised_data, "DarkRoomConfig", tiny)
+    @dataclasses.dataclass
+    class Tiny(supervised_data.DarkRoomConfig):  # a config class, so the experiment's type check still holds
+        n_contexts: int = 4
+        context_len: int = 6
+        n_episodes: int = 2
+        n_repeats: int = 1
+
+    monkeypatch.setattr(supervised_data, "DarkRoomConfig", Tiny)
     f = tmp_path / "dark.json"
     assert main(["dpt-darkroom", "--steps", "2", "--quiet", "--json", str(f)]) == 0
     out = json.loads(f.read_text())
