@@ -29,9 +29,13 @@ v = float(loss.detach())
 print(repr(v)); print(approx(v)); print(bucket(v))
 """
 
+# The chapters run with one torch thread (notebook.setup pins it), so the environments that matter are the
+# numeric kernels at one thread. A second thread changes the reduction order of every step, and 200 Adam steps
+# at this step size amplify that into a different trajectory (measured here: final losses 1.3e-4 against
+# 1.0e-4): no rounding can hide that, which is why the thread count is pinned rather than left to the machine
+# (test_notebook_setup_pins_one_thread below checks the pin).
 ENVIRONMENTS = {
     "1 thread": ({}, 1),
-    "2 threads": ({}, 2),
     "MKL_CBWR=COMPATIBLE": ({"MKL_CBWR": "COMPATIBLE"}, 1),
     "ATen default kernels": ({"ATEN_CPU_CAPABILITY": "default"}, 1),
 }
@@ -68,4 +72,17 @@ def test_the_helper_hides_last_digit_noise(runs):
         assert (approx(w), bucket(w)) == (approx(v), bucket(v)), (rel, approx(w), approx(v))
     raw = {name: r[0] for name, r in runs.items()}
     spread = (max(raw.values()) - min(raw.values())) / abs(v)
-    assert spread < 1e-6, f"the environments differ by more than last-digit noise: {raw}"
+    # the numeric environments move the loss by a small relative amount (measured here: below 1%), not to
+    # another trajectory; the printed form must absorb a change of that size in either direction
+    assert spread < 0.05, f"the environments give different trajectories, not rounding noise: {raw}"
+    for rel in (spread / 2, -spread / 2):
+        assert approx(v * (1 + rel)) == approx(v), (rel, approx(v * (1 + rel)), approx(v))
+
+
+def test_notebook_setup_pins_one_thread():
+    """The reason the environments above are all one-thread: the chapters' setup pins the thread count."""
+    code = ("import os, torch; os.environ.pop('ICRL_NUM_THREADS', None); torch.set_num_threads(2); "
+            "from icrl_lib.notebook import setup; setup(); print(torch.get_num_threads())")
+    env = {k: v for k, v in os.environ.items() if k != "ICRL_NUM_THREADS"}
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    assert out.stdout.strip().splitlines()[-1] == "1"
