@@ -12,24 +12,10 @@ from icrl_lib import incontext as lib
 from icrl_lib.attention import lsa_unchecked as lsa
 from icrl_lib.rl import Transitions, batch_sarsa_update, random_mdp, weighted_softmax_td
 
-from ._probe import Case
+from ._probe import Case, nan_at, r, z
 
 F = torch.float64
 NAN = float("nan")
-
-
-def z(*shape):
-    return torch.zeros(*shape, dtype=F)
-
-
-def r(*shape, seed=0):
-    return torch.randn(*shape, generator=torch.Generator().manual_seed(seed), dtype=F)
-
-
-def nan_at(t):
-    t = t.clone()
-    t.view(-1)[0] = NAN
-    return t
 
 
 def close(a, b, tol=1e-10):

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 import pytest
+import torch
 
 KINDS = ("shape", "dtype", "nonfinite", "range", "empty", "batch", "type", "overflow", "legit")
 
@@ -51,3 +52,24 @@ def run_case(case: Case) -> None:
 
 def params(cases):
     return [pytest.param(c, id=c.id) for c in cases]
+
+
+# Small float64 inputs shared by the case files.
+F64 = torch.float64
+
+
+def z(*shape):
+    """Zeros of ``shape`` in float64."""
+    return torch.zeros(*shape, dtype=F64)
+
+
+def r(*shape, seed=0):
+    """Standard normal draws of ``shape`` in float64, from an explicit seed."""
+    return torch.randn(*shape, generator=torch.Generator().manual_seed(seed), dtype=F64)
+
+
+def nan_at(t):
+    """A copy of ``t`` with its first entry NaN."""
+    t = t.clone()
+    t.view(-1)[0] = float("nan")
+    return t
