@@ -40,14 +40,9 @@ def stacked_construction(dist: PromptDistribution, n_layers: int, dtype: torch.d
     return [(P.clone(), V.clone()) for _ in range(L)]
 
 
-def stack_readout(H: torch.Tensor, P: torch.Tensor, V: torch.Tensor, rows: torch.Tensor, mask: bool = False
-                  ) -> torch.Tensor:
-    """Apply a stack of multi-head layers and read the rows ``rows`` of the query column (chapter 11).
-
-    ``H`` (..., D, N+1) with N >= 1; ``P``, ``V`` (L, M, D, D) (layer, head) or (L, D, D) (one head per layer),
-    cast to ``H``'s dtype (autograd flows through); ``rows`` integer row indices in [0, D-1]. Returns
-    (..., len(rows)); ``ValueError`` if it overflows.
-    """
+def check_stack(H, P, V):
+    """The inputs of a stack of layers (chapter 11): ``H`` (..., D, N+1) with N >= 1, and ``P``, ``V`` of one shape,
+    (L, D, D) or (L, M, D, D) with L, M >= 1, cast to ``H``'s dtype. Returns ``(H, P, V)`` as tensors."""
     H = as_tensor(H, "H")
     check_shape(H, "H", (None, None))
     D = H.shape[-2]
@@ -59,7 +54,19 @@ def stack_readout(H: torch.Tensor, P: torch.Tensor, V: torch.Tensor, rows: torch
         raise ValueError(f"P must have shape (L, D, D) or (L, M, D, D) with D = {D}, L, M >= 1; got {tuple(P.shape)}")
     if V.shape != P.shape:
         raise ValueError(f"V must have the shape of P {tuple(P.shape)}; got {tuple(V.shape)}")
-    rows = check_indices(rows, "rows", D)
+    return H, P, V
+
+
+def stack_readout(H: torch.Tensor, P: torch.Tensor, V: torch.Tensor, rows: torch.Tensor, mask: bool = False
+                  ) -> torch.Tensor:
+    """Apply a stack of multi-head layers and read the rows ``rows`` of the query column (chapter 11).
+
+    ``H`` (..., D, N+1) with N >= 1; ``P``, ``V`` (L, M, D, D) (layer, head) or (L, D, D) (one head per layer),
+    cast to ``H``'s dtype (autograd flows through); ``rows`` integer row indices in [0, D-1]. Returns
+    (..., len(rows)); ``ValueError`` if it overflows.
+    """
+    H, P, V = check_stack(H, P, V)
+    rows = check_indices(rows, "rows", H.shape[-2])
     mask = check_bool(mask, "mask")
     out = H
     n_layers = P.shape[0]

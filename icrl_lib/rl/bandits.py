@@ -277,13 +277,9 @@ def check_bandit_history(bandit, actions, rewards) -> BanditHistory:
     return BanditHistory(a, r)
 
 
-def arm_statistics(actions: torch.Tensor, rewards: torch.Tensor, n_arms: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """Sufficient statistics of a history (chapter 9): ``counts`` (..., A) = ``n_a`` (the number of pulls of arm
-    ``a``, in the rewards' dtype) and ``sums`` (..., A) = the sum of its rewards, by one ``scatter_add`` each.
-
-    ``actions`` (..., t) integer arm indices in [0, A - 1], ``rewards`` (..., t) finite floats of the same
-    shape (``t`` may be 0; see also :func:`check_bandit_history`)."""
-    n_arms = check_int(n_arms, "n_arms")
+def check_arm_history(actions, rewards, n_arms: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Validate a history without a bandit object (chapter 9): ``actions`` (..., t) integer arm indices in
+    [0, n_arms - 1] and ``rewards`` (..., t) finite; returns them as int64 and as a floating tensor."""
     actions = _as_indices(actions, "actions", n_arms)
     if actions.dim() < 1:
         raise ValueError(f"actions must have shape (..., t); got {tuple(actions.shape)}")
@@ -291,6 +287,25 @@ def arm_statistics(actions: torch.Tensor, rewards: torch.Tensor, n_arms: int) ->
     if rewards.shape != actions.shape:
         raise ValueError(f"rewards must have the shape of actions (..., t) = {tuple(actions.shape)}; got "
                          f"{tuple(rewards.shape)}")
+    return actions, rewards
+
+
+def check_expert(expert, name: str = "expert") -> Callable:
+    """An expert is a callable ``(bandit, actions, rewards, generator) -> probs (B, A)`` (chapter 9)."""
+    if not callable(expert):
+        raise ValueError(f"{name} must be callable (bandit, actions, rewards, generator) -> probs (B, A); "
+                         f"got {type(expert).__name__}")
+    return expert
+
+
+def arm_statistics(actions: torch.Tensor, rewards: torch.Tensor, n_arms: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Sufficient statistics of a history (chapter 9): ``counts`` (..., A) = ``n_a`` (the number of pulls of arm
+    ``a``, in the rewards' dtype) and ``sums`` (..., A) = the sum of its rewards, by one ``scatter_add`` each.
+
+    ``actions`` (..., t) integer arm indices in [0, A - 1], ``rewards`` (..., t) finite floats of the same
+    shape (``t`` may be 0; see also :func:`check_bandit_history`)."""
+    n_arms = check_int(n_arms, "n_arms")
+    actions, rewards = check_arm_history(actions, rewards, n_arms)
     shape = (*actions.shape[:-1], n_arms)
     counts = torch.zeros(shape, dtype=rewards.dtype).scatter_add_(-1, actions, torch.ones_like(rewards))
     sums = torch.zeros(shape, dtype=rewards.dtype).scatter_add_(-1, actions, rewards)
@@ -306,9 +321,7 @@ def run_bandit(bandit, expert: Callable, horizon: int, generator) -> BanditTraje
     Returns :class:`BanditTrajectory` with ``actions`` (B, T), ``rewards`` (B, T), ``probs`` (B, T, A).
     """
     check_bandit(bandit)
-    if not callable(expert):
-        raise ValueError(f"expert must be callable (bandit, actions, rewards, generator) -> probs (B, A); "
-                         f"got {type(expert).__name__}")
+    check_expert(expert)
     T = check_int(horizon, "horizon")
     g = as_generator(generator)
     B, A, dtype = bandit.n_tasks, bandit.n_arms, bandit.dtype

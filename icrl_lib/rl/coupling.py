@@ -13,7 +13,7 @@ from typing import Callable, NamedTuple
 import torch
 
 from .._validation import as_generator, as_tensor, check_int, check_stochastic
-from .bandits import check_bandit
+from .bandits import check_bandit, check_expert
 from .sampling import categorical_unchecked
 
 __all__ = ["maximal_coupling_sample", "CoupledBanditRun", "run_bandit_coupled"]
@@ -80,10 +80,8 @@ def run_bandit_coupled(bandit, expert_p: Callable, expert_q: Callable, horizon: 
     :func:`~icrl_lib.rl.run_bandit` (the coupling keeps the marginals).
     """
     check_bandit(bandit)
-    for name, ex in (("expert_p", expert_p), ("expert_q", expert_q)):
-        if not callable(ex):
-            raise ValueError(f"{name} must be callable (bandit, actions, rewards, generator) -> probs (B, A); "
-                             f"got {type(ex).__name__}")
+    check_expert(expert_p, "expert_p")
+    check_expert(expert_q, "expert_q")
     T = check_int(horizon, "horizon")
     g = as_generator(generator)
     B, A, dtype = bandit.n_tasks, bandit.n_arms, bandit.dtype

@@ -17,9 +17,9 @@ from typing import Callable
 import numpy as np
 import torch
 
-from .._validation import (as_generator, as_tensor, check_finite_result, check_indices, check_int, check_positive,
+from .._validation import (as_generator, check_finite_result, check_int, check_positive,
                            check_probability, check_real)
-from .bandits import BernoulliBandit, LinearBandit, arm_statistics, check_bandit_history
+from .bandits import BernoulliBandit, LinearBandit, arm_statistics, check_arm_history, check_bandit_history
 from .sampling import standard_gamma
 
 __all__ = ["ucb", "thompson_sampling", "linucb", "soft_linucb", "empirical_greedy", "lcb", "uniform", "mixture",
@@ -339,12 +339,7 @@ def beta_bernoulli_optimal_action_probs(actions, rewards, n_arms: int) -> torch.
     to rounding (rows sum to 1 within ~1e-13 in float64). Returns float64, or the rewards' floating dtype.
     """
     A = check_int(n_arms, "n_arms")
-    act = check_indices(actions, "actions", A)
-    if act.dim() < 1:
-        raise ValueError(f"actions must have shape (..., t); got {tuple(act.shape)}")
-    r = as_tensor(rewards, "rewards")
-    if r.shape != act.shape:
-        raise ValueError(f"rewards must have the shape of actions {tuple(act.shape)}; got {tuple(r.shape)}")
+    act, r = check_arm_history(actions, rewards, A)
     if r.numel() and not bool(((r == 0) | (r == 1)).all()):
         raise ValueError("rewards must be 0 or 1 (Bernoulli rewards)")
     out_dtype = r.dtype

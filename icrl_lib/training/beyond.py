@@ -22,6 +22,7 @@ import torch
 
 from .._validation import (as_generator, as_tensor, check_indices, check_int, check_positive, check_real,
                            check_shape)
+from ..incontext.depth import check_stack
 from ..incontext import (PromptBatch, PromptDistribution, feature_prompt_batch, held_out_mdps,
                          null_directions, project_out,
                          recovery_metrics, sample_depth_batch, sarsa_construction, sarsa_layout,
@@ -145,19 +146,8 @@ def stack_loss(P, V, H, target, rows) -> torch.Tensor:
     ``H`` (B, D, N+1) with N >= 1; ``P``, ``V`` (L, M, D, D) or (L, D, D); ``rows`` the ``n_out`` row indices
     read out of the query column. Computed in ``H``'s dtype.
     """
-    H = as_tensor(H, "H")
-    check_shape(H, "H", (None, None))
-    D = H.shape[-2]
-    if H.shape[-1] < 2:
-        raise ValueError(f"H must have at least 2 columns (N >= 1 context tokens and a query); got {tuple(H.shape)}")
-    P = as_tensor(P, "P", dtype=H.dtype)
-    V = as_tensor(V, "V", dtype=H.dtype)
-    for name, M in (("P", P), ("V", V)):
-        if M.dim() not in (3, 4) or M.shape[-2:] != (D, D):
-            raise ValueError(f"{name} must have shape (L, M, {D}, {D}) or (L, {D}, {D}); got {tuple(M.shape)}")
-    if P.shape != V.shape:
-        raise ValueError(f"P and V must have the same shape; got {tuple(P.shape)} and {tuple(V.shape)}")
-    rows = check_indices(rows, "rows", D)
+    H, P, V = check_stack(H, P, V)
+    rows = check_indices(rows, "rows", H.shape[-2])
     target = as_tensor(target, "target", dtype=H.dtype)
     want = tuple(H.shape[:-2]) + (rows.numel(),)
     if rows.dim() != 1 or tuple(target.shape) != want:
