@@ -18,6 +18,7 @@ so a digit that depends on the BLAS path fails on the author's machine first.
 """
 from __future__ import annotations
 
+import json
 import math
 import os
 import random
@@ -26,10 +27,13 @@ import warnings
 import numpy as np
 import torch
 
+from pathlib import Path
+
 from ._validation import check_int, check_positive
 from .plotting import set_style
 
-__all__ = ["setup", "fmt", "approx", "bucket", "below", "interval", "show", "table", "Table", "THREADS_ENV"]
+__all__ = ["setup", "fmt", "approx", "bucket", "below", "interval", "show", "table", "Table", "THREADS_ENV",
+           "RESULTS_DIR", "load_result"]
 
 _SIG = 4
 #: Environment variable that overrides the thread count of :func:`setup` (used by the CLI and benchmarks).
@@ -244,3 +248,29 @@ def table(header, rows, align: str | None = None) -> None:
     from IPython.display import display
 
     display(Table(header, rows, align=align))
+
+
+#: The committed command-line results the chapters read (``book/_static/results``; the reproducibility appendix).
+RESULTS_DIR = Path(__file__).resolve().parents[1] / "book" / "_static" / "results"
+
+
+def load_result(name: str, show_command: bool = True) -> dict:
+    """The committed result ``name`` (``"ch6_tm_sarsa_seed0"``, with or without ``.json``) as a dict.
+
+    Looks in ``_static/results`` under the working folder (a chapter run from ``book/``, the student edition)
+    and then in :data:`RESULTS_DIR`. ``show_command`` prints the command recorded in the file's provenance
+    record, the one ``python -m icrl_lib.experiments reproduce FILE`` re-runs (the reproducibility appendix).
+    """
+    if not isinstance(name, str) or not name or "/" in name or "\\" in name or name.startswith("."):
+        raise ValueError(f"name must be the file name of a committed result (e.g. 'ch6_tm_sarsa_seed0'); got {name!r}")
+    file = name if name.endswith(".json") else f"{name}.json"
+    candidates = [Path("_static") / "results" / file, RESULTS_DIR / file]
+    path = next((p for p in candidates if p.is_file()), None)
+    if path is None:
+        raise ValueError(f"name: no committed result {file} in _static/results or {RESULTS_DIR}")
+    data = json.loads(path.read_text())
+    if show_command:
+        record = data.get("provenance") if isinstance(data, dict) else None
+        made_by = " ".join(record["command"]) if record else "no provenance record"
+        print(f"{file}: {made_by}")
+    return data

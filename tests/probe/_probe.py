@@ -73,3 +73,17 @@ def nan_at(t):
     t = t.clone()
     t.view(-1)[0] = float("nan")
     return t
+
+
+def collect(sub: str, cases: list | tuple = (), exempt: dict | None = None) -> tuple[list, dict]:
+    """The cases and exemptions of subpackage ``sub``: those given plus every ``_cases_<sub>_*.py`` module's
+    ``CASES`` and ``EXEMPT`` (a new topic module adds its cases in a file of its own)."""
+    import importlib
+    from pathlib import Path
+
+    all_cases, all_exempt = list(cases), dict(exempt or {})
+    for path in sorted(Path(__file__).parent.glob(f"_cases_{sub}_*.py")):
+        module = importlib.import_module(f"{__package__}.{path.stem}")
+        all_cases += list(module.CASES)
+        all_exempt.update(getattr(module, "EXEMPT", {}))
+    return all_cases, all_exempt

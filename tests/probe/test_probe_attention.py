@@ -7,7 +7,7 @@ import torch
 
 from icrl_lib import attention as lib
 
-from ._probe import Case, params, run_case
+from ._probe import Case, collect, params, run_case
 
 F64 = torch.float64
 NAN = float("nan")
@@ -223,6 +223,9 @@ CASES = [
 ]
 
 EXEMPT: dict = {}
+
+
+CASES, EXEMPT = collect("attention", CASES, EXEMPT)  # plus every _cases_attention_*.py
 
 
 @pytest.mark.parametrize("case", params(CASES))

@@ -3,12 +3,9 @@ from __future__ import annotations
 
 import pytest
 
-from ._cases_incontext_models import CASES as _MODEL_CASES, EXEMPT as _MODEL_EXEMPT
-from ._cases_incontext_rl import CASES as _RL_CASES, EXEMPT as _RL_EXEMPT
-from ._probe import params, run_case
+from ._probe import collect, params, run_case
 
-CASES = _MODEL_CASES + _RL_CASES
-EXEMPT = {**_MODEL_EXEMPT, **_RL_EXEMPT}
+CASES, EXEMPT = collect("incontext")
 
 
 @pytest.mark.parametrize("case", params(CASES))

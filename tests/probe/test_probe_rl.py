@@ -10,7 +10,7 @@ import torch
 
 from icrl_lib import rl as lib
 
-from ._probe import Case, params, run_case
+from ._probe import Case, collect, params, run_case
 
 F64 = torch.float64
 NAN = float("nan")
@@ -916,6 +916,9 @@ EXEMPT = {
     "UCBVIRun": "a plain NamedTuple returned by run_ucbvi: no input to validate",
     "TIE_TOL": "a constant (the default tie tolerance of greedy_action): takes no input",
 }
+
+
+CASES, EXEMPT = collect("rl", CASES, EXEMPT)  # plus every _cases_rl_*.py
 
 
 @pytest.mark.parametrize("case", params(CASES))

@@ -9,7 +9,7 @@ from sympy import BlockMatrix, Identity, MatrixSymbol, ZeroMatrix
 from icrl_lib import symbolic as lib
 from icrl_lib.incontext import sarsa_blocks, sarsa_layout, td_blocks, td_layout
 
-from ._probe import Case, params, run_case
+from ._probe import Case, collect, params, run_case
 
 d, N, n = sp.symbols("d N n", positive=True, integer=True)
 a, b, g = sp.symbols("alpha beta gamma")
@@ -341,6 +341,9 @@ CASES = [
 ]
 
 EXEMPT: dict = {}
+
+
+CASES, EXEMPT = collect("symbolic", CASES, EXEMPT)  # plus every _cases_symbolic_*.py
 
 
 @pytest.mark.parametrize("case", params(CASES))

@@ -17,7 +17,7 @@ from icrl_lib.attention import LinearTransformer
 from icrl_lib.incontext import PromptDistribution, sample_prompt_batch, td_sliding_prompts
 from icrl_lib.rl import BernoulliBandit, DarkRoom, LinearBandit, uniform
 
-from ._probe import Case, params, run_case
+from ._probe import Case, collect, params, run_case
 
 NAN, INF = float("nan"), float("inf")
 F64 = torch.float64
@@ -1068,6 +1068,9 @@ EXEMPT = {
     "SupervisedResult": "a plain dataclass of outputs of pretrain_supervised",
     "BanditDataset": "a plain NamedTuple of outputs of collect_bandit_data",
 }
+
+
+CASES, EXEMPT = collect("training", CASES, EXEMPT)  # plus every _cases_training_*.py
 
 
 @pytest.mark.parametrize("case", params(CASES))

@@ -17,7 +17,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
-__all__ = [
+__all__ = [  # re-exported by icrl_lib.plotting
     "PALETTE", "METHOD_COLORS", "COLUMN_PX", "MIN_FONT_PX", "set_style", "enforce_min_font", "min_font_points",
     "heatmap", "block_heatmap", "line_with_band", "to_numpy",
 ]
