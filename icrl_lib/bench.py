@@ -38,6 +38,7 @@ from .attention import lsa_unchecked
 from .incontext import ALGORITHMS, PromptDistribution, sample_prompt_batch
 from .rl import random_mdp, sample_transitions
 from .training import TDPretrainingConfig, init_parameters, mimicking_loss, td_pretrain
+from .training.fit import OptimiserConfig, fit
 
 __all__ = ["bench_supervised", "bench_td_pretraining", "PeerAttention", "peer_td_step", "bench_td_pretraining_peer",
            "compare_td_pretraining", "bench_teacher_mimicking", "main"]
@@ -197,14 +198,12 @@ def compare_td_pretraining(steps: int = 200, peer_steps: int = 20, threads: int 
 
 # ----------------------------------------------------------------------------------------- teacher mimicking
 
-def _batched_step(dist, batch_size: int, gen: torch.Generator, P, V, opt, rows) -> None:
-    # The body of train_teacher_mimicking's loop (without its periodic evaluation).
-    batch = sample_prompt_batch(dist, batch_size, gen)
-    batch = batch._replace(H=batch.H.to(P.dtype), target=batch.target.to(P.dtype))
-    loss = mimicking_loss(P, V, batch, rows)
-    opt.zero_grad()
-    loss.backward()
-    opt.step()
+def _batched_steps(dist, batch_size: int, gen: torch.Generator, P, V, rows, n_steps: int) -> None:
+    # train_teacher_mimicking's loop (the library's one loop, fit) without its periodic evaluation.
+    def loss_fn(step):
+        batch = sample_prompt_batch(dist, batch_size, gen)
+        return mimicking_loss(P, V, batch._replace(H=batch.H.to(P.dtype), target=batch.target.to(P.dtype)), rows)
+    fit([P, V], loss_fn, OptimiserConfig("adam", 1e-3), n_steps)
 
 
 def _loop_step(dist, batch_size: int, gen: torch.Generator, P, V, opt, rows) -> None:
@@ -239,16 +238,21 @@ def bench_teacher_mimicking(algorithm: str = "sarsa", steps: int = 20, batch_siz
     torch.set_num_threads(threads)
     rows = dist.output_rows
     timings = {}
-    for name, step_fn, n_steps in (("batched", _batched_step, steps), ("loop", _loop_step, loop_steps)):
+    for name, n_steps in (("batched", steps), ("loop", loop_steps)):
         gen = torch.Generator().manual_seed(0)
         P, V = init_parameters(dist.layout.dim, 0.1, gen)
         P.requires_grad_(True)
         V.requires_grad_(True)
-        opt = torch.optim.Adam([P, V], lr=1e-3)
-        step_fn(dist, min(batch_size, 8), gen, P, V, opt, rows)       # warm-up
-        start = time.perf_counter()
-        for _ in range(n_steps):
-            step_fn(dist, batch_size, gen, P, V, opt, rows)
+        if name == "batched":
+            _batched_steps(dist, min(batch_size, 8), gen, P, V, rows, 1)                  # warm-up
+            start = time.perf_counter()
+            _batched_steps(dist, batch_size, gen, P, V, rows, n_steps)
+        else:   # the per-prompt reference, frozen: its own Adam steps
+            opt = torch.optim.Adam([P, V], lr=1e-3)
+            _loop_step(dist, min(batch_size, 8), gen, P, V, opt, rows)                   # warm-up
+            start = time.perf_counter()
+            for _ in range(n_steps):
+                _loop_step(dist, batch_size, gen, P, V, opt, rows)
         timings[name] = (time.perf_counter() - start, n_steps * batch_size)
     batched = timings["batched"][1] / timings["batched"][0]
     loop = timings["loop"][1] / timings["loop"][0]
@@ -281,23 +285,27 @@ def bench_supervised(steps: int = 10, batch_size: int = 64, horizon: int = 50, t
     timings = {}
     for name, n_steps in (("batched", steps), ("loop", loop_steps)):
         model = DecisionTransformer(bandit_token_dim(data.bandit), 5, 3, 32, 2, max_len=horizon + 1, seed=0)
-        opt = torch.optim.Adam(model.parameters(), lr=1e-3)
         gen = torch.Generator().manual_seed(1)
+        if name == "batched":   # pretrain_supervised's loop: the library's one loop, fit
 
-        def step(size):
-            idx = torch.randint(tokens.shape[0], (size,), generator=gen)
-            opt.zero_grad()
-            if name == "batched":
-                supervised_loss(model, tokens[idx], labels[idx]).backward()
-            else:
-                for i in idx:
-                    (supervised_loss(model, tokens[i:i + 1], labels[i:i + 1]) / size).backward()
-            opt.step()
+            def run(size, k):
+                def loss_fn(step):
+                    idx = torch.randint(tokens.shape[0], (size,), generator=gen)
+                    return supervised_loss(model, tokens[idx], labels[idx])
+                fit(model.parameters(), loss_fn, OptimiserConfig("adam", 1e-3), k)
+        else:                   # the one-task-per-step reference, frozen: its own Adam steps
+            opt = torch.optim.Adam(model.parameters(), lr=1e-3)
 
-        step(min(batch_size, 4))                                       # warm-up
+            def run(size, k):
+                for _ in range(k):
+                    idx = torch.randint(tokens.shape[0], (size,), generator=gen)
+                    opt.zero_grad()
+                    for i in idx:
+                        (supervised_loss(model, tokens[i:i + 1], labels[i:i + 1]) / size).backward()
+                    opt.step()
+        run(min(batch_size, 4), 1)                                     # warm-up
         start = time.perf_counter()
-        for _ in range(n_steps):
-            step(batch_size)
+        run(batch_size, n_steps)
         timings[name] = n_steps * batch_size * horizon / (time.perf_counter() - start)
     return {"threads": threads, "batch_size": batch_size, "horizon": horizon,
             "batched_tokens_per_s": timings["batched"], "loop_tokens_per_s": timings["loop"],

@@ -32,7 +32,8 @@ from ..rl import (TabularMDP, batch_sarsa_update, expected_return, greedy_policy
                   uniform_policy, value_iteration)
 from .supervised import DecisionTransformer, action_probabilities, pretrain_supervised
 from .supervised_data import darkroom_tokens
-from ._checks import check_float_dtype, check_loss, check_seeds, diverged
+from ._checks import check_float_dtype, check_seeds
+from .fit import OptimiserConfig, fit
 from .teacher_mimicking import init_parameters
 
 __all__ = ["StackMimickingConfig", "StackMimickingResult", "init_stack", "stack_prompts", "stack_loss",
@@ -172,27 +173,15 @@ def train_stack_mimicking(config: StackMimickingConfig = StackMimickingConfig(),
     D = H_pool.shape[-2]
     P0, V0 = init_stack(cfg.n_layers, cfg.n_heads, D, cfg.init_scale, gen)
     P, V = P0.clone().requires_grad_(True), V0.clone().requires_grad_(True)
-    opt = torch.optim.Adam([P, V], lr=cfg.lr)
     zero = float(((ev.target - ev.H[:, rows, -1]) ** 2).sum(-1).mean())
-    history: dict[str, list] = {"step": [], "loss": [], "relative_eval_loss": []}
-    steps = range(1, cfg.n_steps + 1)
-    if progress:
-        from tqdm.auto import tqdm
-        steps = tqdm(steps, desc=f"stack L={cfg.n_layers} M={cfg.n_heads}", unit="step", leave=False)
-    for step in steps:
+
+    def loss_fn(step: int) -> torch.Tensor:
         idx = torch.randint(0, cfg.pool_size, (cfg.batch_size,), generator=gen)
-        with diverged(step):
-            loss = _loss(P, V, H_pool[idx], T_pool[idx], rows)
-        check_loss(loss, step, "lower lr")
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        if step % cfg.log_every == 0 or step == cfg.n_steps:
-            with torch.no_grad(), diverged(step):
-                e = float(_loss(P, V, H_ev, T_ev, rows))
-            history["step"].append(step)
-            history["loss"].append(float(loss.detach()))
-            history["relative_eval_loss"].append(e / zero)
+        return _loss(P, V, H_pool[idx], T_pool[idx], rows)
+
+    history = fit([P, V], loss_fn, OptimiserConfig("adam", cfg.lr), cfg.n_steps, log_every=cfg.log_every,
+                  log=lambda step: {"relative_eval_loss": float(_loss(P, V, H_ev, T_ev, rows)) / zero},
+                  progress=progress, desc=f"stack L={cfg.n_layers} M={cfg.n_heads}")
     return StackMimickingResult(P.detach().to(_F64), V.detach().to(_F64), cfg, history)
 
 

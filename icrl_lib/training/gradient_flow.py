@@ -40,6 +40,7 @@ import torch
 from .._validation import as_tensor, check_finite_result, check_indices, check_int, check_positive, check_real
 from ..incontext import PromptBatch, PromptDistribution, parameter_roles
 from ._checks import check_loss
+from .fit import OptimiserConfig, fit
 
 __all__ = ["QueryMoments", "query_moments", "moment_readout", "moment_loss", "flat_entries", "with_entries",
            "loss_gradients", "loss_hessian", "Spectrum", "hessian_spectrum", "predicted_log_loss_slope",
@@ -399,25 +400,25 @@ def gradient_descent(P0, V0, qm: QueryMoments, rows, lr: float, n_steps: int, op
     act = parameter_roles(dist)["active"] if dist is not None else None
     P = P.clone().requires_grad_(True)
     V = V.clone().requires_grad_(True)
-    opt = torch.optim.SGD([P, V], lr=lr) if optimizer == "gd" else torch.optim.Adam([P, V], lr=lr)
     steps, losses, bals, bals_act = [], [], [], []
 
-    def log(k, loss_value):
-        steps.append(k)
-        losses.append(loss_value)
-        with torch.no_grad():
-            bals.append(float((V ** 2).sum() - (P ** 2).sum()))
-            bals_act.append(float((V[act[1]] ** 2).sum() - (P[act[0]] ** 2).sum()) if act else math.nan)
-
-    for k in range(n_steps + 1):
-        loss = _loss(P, V, qm, rows)
-        check_loss(loss, k, "lower lr")
+    def record(k: int, loss: torch.Tensor) -> None:
+        # the loss at step k is the loss after k updates: the one step k + 1 differentiates
         if k % log_every == 0 or k == n_steps:
-            log(k, float(loss.detach()))
-        if k == n_steps:
-            break
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
+            steps.append(k)
+            losses.append(float(loss.detach()))
+            with torch.no_grad():
+                bals.append(float((V ** 2).sum() - (P ** 2).sum()))
+                bals_act.append(float((V[act[1]] ** 2).sum() - (P[act[0]] ** 2).sum()) if act else math.nan)
+
+    def loss_fn(step: int) -> torch.Tensor:
+        loss = _loss(P, V, qm, rows)
+        record(step - 1, loss)
+        return loss
+
+    fit([P, V], loss_fn, OptimiserConfig(optimizer, lr), n_steps)
+    final = _loss(P, V, qm, rows)
+    check_loss(final, n_steps, "lower lr")
+    record(n_steps, final)
     t = lambda x: torch.tensor(x, dtype=_F64)  # noqa: E731
     return GDResult(P.detach().clone(), V.detach().clone(), torch.tensor(steps), t(losses), t(bals), t(bals_act))

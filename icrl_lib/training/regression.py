@@ -16,7 +16,8 @@ from .._validation import (as_generator, as_tensor, broadcast_batch, check_finit
                            check_real, check_shape)
 from ..attention import linear_self_attention, lsa_unchecked
 from ..incontext import gd_step_prediction, regression_prompt, regression_readout
-from ._checks import check_bool, check_float_dtype, check_loss
+from ._checks import check_bool, check_float_dtype
+from .fit import OptimiserConfig, fit
 
 __all__ = ["RegressionTasks", "sample_regression_tasks", "optimal_step_size", "one_step_risk", "fit_step_size",
            "effective_preconditioner", "lsa_regression_loss", "TrainResult", "train_regression_lsa"]
@@ -187,24 +188,20 @@ def train_regression_lsa(d: int = 3, n_context: int = 20, n_steps: int = 2000, b
     D = d + 1
     P = (init_scale * torch.randn(D, D, generator=g, dtype=dtype)).requires_grad_(True)
     V = (init_scale * torch.randn(D, D, generator=g, dtype=dtype)).requires_grad_(True)
-    opt = torch.optim.Adam([P, V], lr=lr)
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda k: 1.0 - k / n_steps)
-    losses = torch.empty(n_steps, dtype=dtype)
     snaps, snap_steps = [], []
-    for k in range(n_steps):
+
+    def loss_fn(step: int) -> torch.Tensor:
+        k = step - 1                                     # updates so far
         if snapshot_every and k % snapshot_every == 0:
             snaps.append(torch.stack([P.detach().clone(), V.detach().clone()]))
             snap_steps.append(k)
         t = sample_regression_tasks(batch_size, n_context, d, seed=g, noise_std=noise_std, dtype=dtype)
-        Z = regression_prompt(t.X, t.y, t.x_query)
-        pred = lsa_unchecked(Z, P, V, mask=mask)[..., -1, -1]
-        loss = ((pred - t.y_query) ** 2).mean()
-        check_loss(loss, k, "lower lr")
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        sched.step()
-        losses[k] = loss.detach()
+        pred = lsa_unchecked(regression_prompt(t.X, t.y, t.x_query), P, V, mask=mask)[..., -1, -1]
+        return ((pred - t.y_query) ** 2).mean()
+
+    # the step size decays linearly to 0 so the last iterates average out the minibatch noise
+    history = fit([P, V], loss_fn, OptimiserConfig("adam", lr, schedule="linear"), n_steps, log_every=1)
+    losses = torch.tensor(history["loss"], dtype=dtype)
     P, V = P.detach(), V.detach()
     if snapshot_every:
         snaps.append(torch.stack([P.clone(), V.clone()]))

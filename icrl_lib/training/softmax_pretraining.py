@@ -24,7 +24,8 @@ from ..attention.softmax import SoftmaxTransformer, column_shift, softmax_attent
 from ..incontext.softmax_td import softmax_td_construction, softmax_td_prompt, softmax_td_rows
 from ..rl.mdp import boyan_chain, mrp_values
 from ..rl.sampling import sample_mrp_trajectory
-from ._checks import check_bool, check_float_dtype, check_loss, check_seeds
+from ._checks import check_bool, check_float_dtype, check_seeds
+from .fit import OptimiserConfig, fit
 
 __all__ = ["SoftmaxTDTasks", "SoftmaxPretrainingConfig", "SoftmaxPretrainingResult", "sample_softmax_td_tasks",
            "construction_masks", "softmax_td_loss", "construction_model", "fit_construction", "block_metrics",
@@ -184,14 +185,12 @@ def fit_construction(tasks: SoftmaxTDTasks, n_layers: int, n_steps: int = 300, l
     alpha = torch.full((), 0.5, dtype=tasks.Z.dtype, requires_grad=True)
     con = softmax_td_construction(d, tasks.gamma, 1.0, dtype=tasks.Z.dtype)
     (A0, V0), = con.heads
-    opt = torch.optim.Adam([log_beta, alpha], lr=lr)
-    for step in range(n_steps):
-        opt.zero_grad()
+
+    def loss_fn(step: int) -> torch.Tensor:
         v = _forward_with(L, con.shift, tasks.Z, torch.exp(log_beta) * A0, alpha * V0)[..., -1, :]
-        loss = ((tasks.rewards + tasks.gamma * v[..., 1:] - v[..., :-1]) ** 2).mean()
-        check_loss(loss, step, "lower lr")
-        loss.backward()
-        opt.step()
+        return ((tasks.rewards + tasks.gamma * v[..., 1:] - v[..., :-1]) ** 2).mean()
+
+    fit([log_beta, alpha], loss_fn, OptimiserConfig("adam", lr), n_steps)
     beta, a = float(torch.exp(log_beta).detach()), float(alpha.detach())
     if not (math.isfinite(beta) and math.isfinite(a) and beta > 0):
         raise ValueError(f"the fitted construction is not finite (beta = {beta}, alpha = {a}): training diverged; "
@@ -251,18 +250,14 @@ def softmax_td_pretrain(config: SoftmaxPretrainingConfig = SoftmaxPretrainingCon
     model = SoftmaxTransformer(c.d + 3, c.n_layers, shift=(rows["cur"], rows["tgt"], c.gamma),
                                param_masks=construction_masks(c.d) if c.masked else None,
                                init_scale=c.init_scale, generator=gen)
-    opt = torch.optim.Adam(model.parameters(), lr=check_positive(c.lr, "lr"))
-    losses = torch.empty(check_int(c.n_steps, "n_steps"))
-    for step in range(c.n_steps):
-        tasks = sample_softmax_td_tasks(c.batch_size, c.n_states, c.d, c.n, c.gamma, gen)
-        opt.zero_grad()
-        loss = softmax_td_loss(model, tasks)
-        check_loss(loss, step, "lower lr")
-        loss.backward()
-        opt.step()
-        losses[step] = loss.detach()
-        if progress is not None:
-            progress(step, float(loss))
+    check_int(c.n_steps, "n_steps")
+
+    def loss_fn(step: int) -> torch.Tensor:
+        return softmax_td_loss(model, sample_softmax_td_tasks(c.batch_size, c.n_states, c.d, c.n, c.gamma, gen))
+
+    history = fit(model.parameters(), loss_fn, OptimiserConfig("adam", check_positive(c.lr, "lr")), c.n_steps,
+                  log_every=1, progress=None if progress is None else (lambda step, loss: progress(step - 1, loss)))
+    losses = torch.tensor(history["loss"], dtype=torch.float32)
     return SoftmaxPretrainingResult(model, losses, c)
 
 

@@ -30,7 +30,8 @@ from .._validation import as_generator, as_tensor, check_indices, check_int, che
 from ..attention import relu_attention_unchecked
 from ..rl.bandits import check_bandit
 from ..rl import BernoulliBandit, GaussianBandit, LinearBandit
-from ._checks import check_bool, check_loss
+from ._checks import check_bool
+from .fit import OptimiserConfig, fit
 
 __all__ = ["DecisionTransformer", "bandit_tokens", "bandit_token_dim", "supervised_loss", "SupervisedResult",
            "pretrain_supervised", "transformer_expert", "action_probabilities"]
@@ -258,37 +259,16 @@ def pretrain_supervised(model: DecisionTransformer, tokens, labels, n_steps: int
     tokens, labels = _check_data(model, tokens, labels)
     tokens = tokens.to(model.head.weight.dtype)
     g = as_generator(seed, "seed")
-    opt = torch.optim.Adam(model.parameters(), lr=lr)
-    sched = torch.optim.lr_scheduler.LambdaLR(
-        opt, lambda s: final_lr_fraction + (1 - final_lr_fraction) * 0.5 * (1 + math.cos(math.pi * s / n_steps)))
-    bar = None
-    if progress is True:
-        from tqdm import tqdm
-        bar = tqdm(total=n_steps, desc="pretrain")
-    history = {"step": [], "loss": []}
     model.train()
-    running, count = 0.0, 0
     n = tokens.shape[0]
-    for step in range(1, n_steps + 1):
+
+    def loss_fn(step: int) -> torch.Tensor:
         idx = torch.randint(n, (min(batch_size, n),), generator=g)
-        loss = _loss(model, tokens[idx], labels[idx])
-        check_loss(loss, step, "lower lr")
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        sched.step()
-        running += float(loss.detach())
-        count += 1
-        if step % log_every == 0 or step == n_steps:
-            history["step"].append(step)
-            history["loss"].append(running / count)
-            running, count = 0.0, 0
-        if bar is not None:
-            bar.update(1)
-        elif callable(progress):
-            progress(step, float(loss))
-    if bar is not None:
-        bar.close()
+        return _loss(model, tokens[idx], labels[idx])
+
+    history = fit(model.parameters(), loss_fn,
+                  OptimiserConfig("adam", lr, schedule="cosine", final_lr_fraction=final_lr_fraction), n_steps,
+                  log_every=log_every, average_loss=True, progress=progress, desc="pretrain")
     model.eval()
     return SupervisedResult(model, history)
 

@@ -28,12 +28,13 @@ from typing import NamedTuple
 
 import torch
 
-from .._validation import (as_tensor, as_generator, broadcast_batch, check_gamma, check_int, check_positive,
+from .._validation import (as_tensor, as_generator, broadcast_batch, check_gamma, check_int,
                            check_probability, check_real, check_shape)
 from ..attention import LinearTransformer, apply_layers
 from ..incontext import td_construction, td_sliding_prompts
 from ..rl import MarkovRewardProcess, boyan_chain, mrp_values, sample_mrp_trajectory, stationary_distribution
-from ._checks import check_bool, check_float_dtype, check_loss, check_seeds, diverged
+from ._checks import check_bool, check_float_dtype, check_seeds
+from .fit import OptimiserConfig, fit
 
 __all__ = ["BoyanTasks", "TDPretrainingConfig", "TDPretrainingResult", "WindowMoments", "sample_boyan_tasks",
            "boyan_task_values", "task_trajectories", "window_moments", "values_from_moments",
@@ -298,11 +299,14 @@ class TDPretrainingConfig:
         check_bool(self.shared, "shared")
         if check_real(self.init_gain, "init_gain") < 0:
             raise ValueError(f"init_gain must be >= 0; got {self.init_gain}")
-        check_positive(self.lr, "lr")
-        if self.grad_clip is not None:
-            check_positive(self.grad_clip, "grad_clip")
-        if check_real(self.weight_decay, "weight_decay") < 0:
-            raise ValueError(f"weight_decay must be >= 0; got {self.weight_decay}")
+        self.optimiser  # checks lr, weight_decay and grad_clip
+
+    @property
+    def optimiser(self) -> OptimiserConfig:
+        """The optimiser part of the config: Adam with weight decay and gradient clipping. Linear attention is
+        cubic in its input: a rare long trajectory on large features gives a huge gradient that can undo the
+        learned structure; clipping keeps Adam on track."""
+        return OptimiserConfig("adam", self.lr, self.weight_decay, self.grad_clip)
 
 
 @dataclass
@@ -330,21 +334,14 @@ def td_pretrain(config: TDPretrainingConfig = TDPretrainingConfig(), progress: b
     cfg = config
     gen = torch.Generator().manual_seed(cfg.seed)
     model = initial_model(cfg)
-    opt = torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     length = cfg.n + 2 + cfg.windows_per_task        # windows_per_task + 1 windows: windows_per_task TD errors
-
     ev = evaluation_set(cfg)
-    eval_values, eval_weights = ev.values, ev.weights
     eval_context, eval_query = ev.context.float(), ev.tasks.features.float()
-
-    history: dict[str, list] = {"step": [], "loss": [], "eval_msve": []}
-    steps = range(1, cfg.n_steps + 1)
-    if progress:
-        from tqdm.auto import tqdm
-        steps = tqdm(steps, desc="TD pretraining", unit="step")
-    running = 0.0
     B, chunk = cfg.tasks_per_step, max(1, TASKS_PER_DRAW // cfg.tasks_per_step)
-    for step in steps:
+    block = None
+
+    def loss_fn(step: int) -> torch.Tensor:
+        nonlocal block
         k = (step - 1) % chunk
         if k == 0:
             # The tasks, trajectories and window moments of the next `chunk` steps in one batched draw.
@@ -353,31 +350,18 @@ def td_pretrain(config: TDPretrainingConfig = TDPretrainingConfig(), progress: b
             feats, rewards = task_trajectories(tasks, length, gen)
             block = window_moments(feats.view(m, B, length, cfg.d), rewards.view(m, B, length - 1), cfg.n,
                                    cfg.gamma, torch.float32)
-        moments = WindowMoments(block.moment[k], block.x_query[k], block.query_rewards[k], cfg.n)
-        loss = moment_td_loss(model, moments, cfg.gamma)
-        check_loss(loss, step, "lower lr (or set grad_clip)")
-        opt.zero_grad()
-        loss.backward()
-        if cfg.grad_clip is not None:
-            # Linear attention is cubic in its input: a rare long trajectory on large features gives a
-            # huge gradient that can undo the learned structure; clipping keeps Adam on track.
-            torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
-        opt.step()
-        running += float(loss.detach())
-        if step % cfg.log_every == 0 or step == cfg.n_steps:
-            with torch.no_grad(), diverged(step, "lower lr (or set grad_clip)"):
-                v_hat = value_estimates(model, eval_context, eval_query)
-                eval_msve = float(msve(v_hat.double(), eval_values, eval_weights).mean())
-            n_avg = step % cfg.log_every or cfg.log_every
-            history["step"].append(step)
-            history["loss"].append(running / n_avg)
-            history["eval_msve"].append(eval_msve)
-            running = 0.0
-            for l, (P, V) in enumerate(model.layer_params()[:1] if model.shared else model.layer_params()):
-                for k, val in td_structure_metrics(P, V, cfg.d).items():
-                    history.setdefault(f"layer{l}_{k}", []).append(val)
-            if progress:
-                steps.set_postfix(loss=f"{history['loss'][-1]:.3g}", msve=f"{eval_msve:.3g}")
+        return moment_td_loss(model, WindowMoments(block.moment[k], block.x_query[k], block.query_rewards[k], cfg.n),
+                              cfg.gamma)
+
+    def metrics(step: int) -> dict:
+        v_hat = value_estimates(model, eval_context, eval_query)
+        out = {"eval_msve": float(msve(v_hat.double(), ev.values, ev.weights).mean())}
+        for l, (P, V) in enumerate(model.layer_params()[:1] if model.shared else model.layer_params()):
+            out.update({f"layer{l}_{k}": val for k, val in td_structure_metrics(P, V, cfg.d).items()})
+        return out
+
+    history = fit(model.parameters(), loss_fn, cfg.optimiser, cfg.n_steps, log_every=cfg.log_every, log=metrics,
+                  average_loss=True, progress=progress, desc="TD pretraining", change="lower lr (or set grad_clip)")
     return TDPretrainingResult(model, cfg, history)
 
 

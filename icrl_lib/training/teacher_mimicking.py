@@ -17,11 +17,12 @@ from dataclasses import asdict, dataclass, field
 
 import torch
 
-from .._validation import (as_generator, as_tensor, check_indices, check_int, check_layer_inputs, check_positive,
+from .._validation import (as_generator, as_tensor, check_indices, check_int, check_layer_inputs,
                            check_real, check_shape)
 from ..attention import lsa_unchecked
 from ..incontext import PromptBatch, PromptDistribution, recovery_metrics, sample_prompt_batch
-from ._checks import check_bool, check_float_dtype, check_loss, diverged
+from ._checks import check_bool, check_float_dtype
+from .fit import OptimiserConfig, fit
 
 __all__ = ["TeacherMimickingConfig", "TeacherMimickingResult", "init_parameters", "block_readout",
            "mimicking_loss", "train_teacher_mimicking"]
@@ -108,9 +109,7 @@ class TeacherMimickingConfig:
     def __post_init__(self):
         if not isinstance(self.dist, PromptDistribution):
             raise ValueError("dist must be a PromptDistribution")
-        if self.optimizer not in ("adam", "gd"):
-            raise ValueError(f"optimizer must be 'adam' or 'gd'; got {self.optimizer!r}")
-        check_positive(self.lr, "lr")
+        self.optimiser  # checks optimizer and lr
         for name in ("n_steps", "batch_size", "log_every", "n_eval_prompts"):
             check_int(getattr(self, name), name)
         check_int(self.seed, "seed", minimum=0)
@@ -120,6 +119,12 @@ class TeacherMimickingConfig:
             check_bool(getattr(self, name), name)
         if self.dtype not in ("float32", "float64"):
             raise ValueError(f"dtype must be 'float32' or 'float64'; got {self.dtype!r}")
+
+
+    @property
+    def optimiser(self) -> OptimiserConfig:
+        """The optimiser part of the config (:class:`~icrl_lib.training.fit.OptimiserConfig`)."""
+        return OptimiserConfig(self.optimizer, self.lr)
 
 
 @dataclass
@@ -170,39 +175,19 @@ def train_teacher_mimicking(config: TeacherMimickingConfig = TeacherMimickingCon
         P_init, V_init = torch.as_tensor(P0, dtype=dtype), torch.as_tensor(V0, dtype=dtype)
     P = P_init.clone().requires_grad_(True)
     V = V_init.clone().requires_grad_(True)
-    opt = (torch.optim.Adam([P, V], lr=cfg.lr) if cfg.optimizer == "adam"
-           else torch.optim.SGD([P, V], lr=cfg.lr))
     eval_batch = _cast(sample_prompt_batch(cfg.dist, cfg.n_eval_prompts, eval_gen), dtype)
     fixed = _cast(sample_prompt_batch(cfg.dist, cfg.batch_size, gen), dtype) if cfg.fixed_dataset else None
 
-    history: dict[str, list] = {"step": [], "loss": [], "eval_loss": []}
+    def metrics() -> dict:
+        return {"eval_loss": float(_loss(P, V, eval_batch, rows, cfg.mask)), **recovery_metrics(P, V, cfg.dist)}
 
-    def log(step: int, loss_value: float):
-        with torch.no_grad():
-            ev = float(_loss(P, V, eval_batch, rows, cfg.mask))
-        history["step"].append(step)
-        history["loss"].append(loss_value)
-        history["eval_loss"].append(ev)
-        for k, v in recovery_metrics(P, V, cfg.dist).items():
-            history.setdefault(k, []).append(v)
+    def loss_fn(step: int) -> torch.Tensor:
+        batch = fixed if fixed is not None else _cast(sample_prompt_batch(cfg.dist, cfg.batch_size, gen), dtype)
+        return _loss(P, V, batch, rows, cfg.mask)
 
     with torch.no_grad():
-        log(0, float(_loss(P, V, fixed or eval_batch, rows, cfg.mask)))
-    steps = range(1, cfg.n_steps + 1)
-    if progress:
-        from tqdm.auto import tqdm
-        steps = tqdm(steps, desc=f"teacher mimicking ({cfg.dist.algorithm})", unit="step")
-    for step in steps:
-        batch = fixed if fixed is not None else _cast(sample_prompt_batch(cfg.dist, cfg.batch_size, gen), dtype)
-        loss = _loss(P, V, batch, rows, cfg.mask)
-        check_loss(loss, step, "lower lr")
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        if step % cfg.log_every == 0 or step == cfg.n_steps:
-            with diverged(step):
-                log(step, float(loss.detach()))
-            if progress:
-                steps.set_postfix(loss=f"{history['loss'][-1]:.3g}",
-                                  errP=f"{history['relative_error_P'][-1]:.3g}")
+        history = {"step": [0], "loss": [float(_loss(P, V, fixed or eval_batch, rows, cfg.mask))]}
+        history.update({k: [v] for k, v in metrics().items()})
+    fit([P, V], loss_fn, cfg.optimiser, cfg.n_steps, log_every=cfg.log_every, log=lambda step: metrics(),
+        progress=progress, desc=f"teacher mimicking ({cfg.dist.algorithm})", history=history)
     return TeacherMimickingResult(P.detach().to(_F64).clone(), V.detach().to(_F64).clone(), cfg, history)
