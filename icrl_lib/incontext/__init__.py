@@ -97,3 +97,41 @@ __all__ += ["PENALTIES", "RidgeLayer", "ridge_layout", "ridge_prompt", "ridge_gd
 from .thompson_policy import newton_schulz_sqrt, relu_argmax_probs  # noqa: E402
 
 __all__ += ["newton_schulz_sqrt", "relu_argmax_probs"]
+
+# Chapter 2: readout checks of the regression constructions (mask gap, nonzero start w_0).
+from .readout_errors import mask_readout_gap, w0_start_error  # noqa: E402
+
+__all__ += ["mask_readout_gap", "w0_start_error"]
+
+# The exact set of a block (chapter 4) and the actor update along a line (chapter 5).
+from .exact_set import (block_perturbation, exact_set_point, exact_set_tangent, moment_span_dims,  # noqa: E402
+                        one_hot_token_moments, perturbation_table, readout_change)
+from .actor_line import scoreless_block_readout  # noqa: E402
+
+__all__ += ["readout_change", "block_perturbation", "perturbation_table", "one_hot_token_moments",
+            "moment_span_dims", "exact_set_point", "exact_set_tangent", "scoreless_block_readout"]
+
+# Chapter 10's checks of the constructed ridge, LinUCB, Thompson and UCB-VI transformers.
+from .ridge_depth import (conditioned_context, layers_to_tolerance, layers_vs_condition, prefix_curvature,  # noqa: E402
+                          query_solver_layers, ridge_depth_errors, ridge_random_check)
+from .policy_errors import (history_tokens, linucb_policy_errors, mean_tv, prefix_posterior_moments,  # noqa: E402
+                            prefix_ridge_steps, ucbvi_replay_errors)
+from .regret_chain import chain_term, construction_weights  # noqa: E402
+
+__all__ += ["prefix_curvature", "ridge_random_check", "ridge_depth_errors", "conditioned_context",
+            "layers_to_tolerance", "layers_vs_condition", "query_solver_layers", "linucb_policy_errors", "mean_tv",
+            "history_tokens", "prefix_posterior_moments", "prefix_ridge_steps", "ucbvi_replay_errors",
+            "construction_weights", "chain_term"]
+
+# Distribution shift, feature fixed points and sample efficiency (chapter 11).
+from .shift import block_shift_study, shift_conditions, with_rewards  # noqa: E402
+from .fixed_point import feature_sarsa_moments, fixed_point_agent  # noqa: E402
+from .sample_efficiency import in_context_step_curves, online_step_curves  # noqa: E402
+
+__all__ += ["shift_conditions", "with_rewards", "block_shift_study", "feature_sarsa_moments", "fixed_point_agent",
+            "in_context_step_curves", "online_step_curves"]
+
+# Linear against softmax attention, error over the layers (chapter 8).
+from .softmax_vs_linear import linear_td_depth_errors, softmax_td_depth_errors  # noqa: E402
+
+__all__ += ["linear_td_depth_errors", "softmax_td_depth_errors"]

@@ -86,3 +86,31 @@ __all__ += ["maximal_coupling_sample", "CoupledBanditRun", "run_bandit_coupled"]
 from .intervals import clopper_pearson, mean_and_t_interval, t_quantile  # noqa: E402
 
 __all__ += ["t_quantile", "mean_and_t_interval", "clopper_pearson"]
+
+# Chapter 1: error curves of policy evaluation and the action gaps of a stalled policy.
+from .error_curves import certainty_equivalence_errors, td0_error_curves  # noqa: E402
+from .action_gaps import GreedyCommitment, greedy_commitment  # noqa: E402
+
+__all__ += ["td0_error_curves", "certainty_equivalence_errors", "GreedyCommitment", "greedy_commitment"]
+
+# Fisher's exact test of two success counts (chapter 6).
+from .exact_tests import fisher_exact  # noqa: E402
+
+__all__ += ["fisher_exact"]
+
+# Values and regret of plans in episodic MDPs (chapter 10).
+from .episodic_regret import episodic_values, plan_regret  # noqa: E402
+
+__all__ += ["episodic_values", "plan_regret"]
+
+# Learning curves of control runs (chapter 11).
+from .learning_curves import first_round_reaching, normalized_control, policy_entropy, value_at_step  # noqa: E402
+
+__all__ += ["normalized_control", "first_round_reaching", "policy_entropy", "value_at_step"]
+
+# Weighted softmax TD in matrix form: iteration radius, value path, limits (chapter 8).
+from .softmax_td_iteration import (certainty_equivalence_limit, iteration_radius, layers_needed,  # noqa: E402
+                                   linear_td_iteration_radius, matrix_form_path, tabular_limit_gap)
+
+__all__ += ["certainty_equivalence_limit", "iteration_radius", "layers_needed", "linear_td_iteration_radius",
+            "matrix_form_path", "tabular_limit_gap"]

@@ -27,3 +27,18 @@ __all__ = [
     "block_sarsa_tokens", "block_sarsa_construction", "block_actor_critic_tokens",
     "block_actor_critic_construction",
 ]
+
+# Free block matrices and the blocks an expression uses (chapters 4-5).
+from .free_blocks import free_block_matrices, used_blocks  # noqa: E402
+
+__all__ += ["free_block_matrices", "used_blocks"]
+
+# The [LBM24] ridge layer as block matrices (chapter 10).
+from .ridge_heads import ridge_heads, ridge_token  # noqa: E402
+
+__all__ += ["ridge_heads", "ridge_token"]
+
+# [X26]'s softmax layer and TD prompt in sympy (chapter 8).
+from .softmax_td import symbolic_softmax_attention, symbolic_softmax_td_prompt  # noqa: E402
+
+__all__ += ["symbolic_softmax_attention", "symbolic_softmax_td_prompt"]

@@ -87,3 +87,43 @@ __all__ += ["ADLinUCBConfig", "ad_linucb_experiment", "policy_gap"]
 from .head_output_split import head_output_split  # noqa: E402
 
 __all__ += ["head_output_split"]
+
+# Trained blocks as in-context controllers (chapter 7).
+from .block_control import (block_and_teacher, frozen_when_diverged, normalized_control, one_step_errors,  # noqa: E402
+                            paired_summary, query_pair_norm, recording_agent, result_from_record, scale_sweep,
+                            training_report)
+
+__all__ += ["result_from_record", "query_pair_norm", "training_report", "block_and_teacher", "normalized_control",
+            "paired_summary", "one_step_errors", "scale_sweep", "recording_agent", "frozen_when_diverged"]
+
+# Chapter 6: local convergence near the construction and the success-rate sweeps.
+from .local_convergence import LocalConvergence, ModeEnergies, local_convergence, mode_energies  # noqa: E402
+from .success_sweeps import SweepSummary, sweep_summary  # noqa: E402
+
+__all__ += ["LocalConvergence", "ModeEnergies", "local_convergence", "mode_energies", "SweepSummary",
+            "sweep_summary"]
+
+# Chapter 3's measurements of the TD construction and of TD pretraining.
+from .td_evaluation import (AlignedLayer, ContextLengthCurves, StepSizeComparison, align_layer,  # noqa: E402
+                            context_length_curves, linear_msve, reference_msve, similarity_summary,
+                            step_size_comparison)
+
+__all__ += ["linear_msve", "reference_msve", "ContextLengthCurves", "context_length_curves", "AlignedLayer",
+            "align_layer", "StepSizeComparison", "step_size_comparison", "similarity_summary"]
+
+# One table across the training paradigms (chapter 11).
+from .paradigms import PARADIGM_RESULTS, paradigm_table  # noqa: E402
+
+__all__ += ["PARADIGM_RESULTS", "paradigm_table"]
+
+# The one training loop and the one optimiser configuration (every trainer above goes through them).
+from .fit import OptimiserConfig, fit, resolve_device  # noqa: E402
+
+__all__ += ["OptimiserConfig", "fit", "resolve_device"]
+
+# DPT against the exact posterior on the two-armed Bernoulli bandit (chapter 9).
+from .posterior_fit import (HistoryTable, PosteriorFit, exact_history_table, history_from_counts,  # noqa: E402
+                            history_index, model_arm1_probs, posterior_fit, train_bernoulli_dpt)
+
+__all__ += ["HistoryTable", "PosteriorFit", "exact_history_table", "history_from_counts", "history_index",
+            "model_arm1_probs", "posterior_fit", "train_bernoulli_dpt"]

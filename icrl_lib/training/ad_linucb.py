@@ -99,14 +99,14 @@ def _json_gap(gap: dict) -> dict:
     return {k: ("inf" if v == math.inf else v) for k, v in gap.items()}
 
 
-def ad_linucb_experiment(cfg: ADLinUCBConfig, progress=False, log=None) -> dict:
+def ad_linucb_experiment(cfg: ADLinUCBConfig, progress=False, log=None, device=None) -> dict:
     """Train AD on soft LinUCB and compare it with the expert and the construction (chapter 10).
 
     Returns a JSON-ready dict: ``horizon``, ``n_tasks``, ``regret`` ``{name: {"mean", "se"}}`` at the horizon for
     ``trained``, ``constructed``, ``soft_linucb``, ``linucb``, ``emp``; ``curves`` (mean cumulative regret per
     round); ``policy_gap`` ``{"trained", "constructed"}`` (TV and KL to the expert along the expert's
     trajectories; an infinite KL is stored as the string ``"inf"``, see :func:`policy_gap`); ``training`` (loss
-    history), ``config``, ``seconds`` (CPU).
+    history), ``config``, ``seconds`` (CPU). ``device``: where the model trains (:func:`pretrain_supervised`).
     """
     if not isinstance(cfg, ADLinUCBConfig):
         raise ValueError(f"cfg must be an ADLinUCBConfig; got {type(cfg).__name__}")
@@ -120,7 +120,8 @@ def ad_linucb_experiment(cfg: ADLinUCBConfig, progress=False, log=None) -> dict:
                                 cfg.attention, max_len=cfg.horizon + 1, seed=cfg.seed)
     log(f"collected {cfg.n_train_tasks} trajectories in {time.process_time() - t0:.0f} s CPU")
     result = pretrain_supervised(model, train.tokens(), train.labels, cfg.n_steps, cfg.batch_size, cfg.lr,
-                                 seed=cfg.seed, log_every=max(1, cfg.n_steps // 20), progress=progress)
+                                 seed=cfg.seed, log_every=max(1, cfg.n_steps // 20), progress=progress,
+                                 device=device)
     t_train = time.process_time() - t0
     log(f"trained in {t_train:.0f} s CPU; final loss {result.history['loss'][-1]:.4g}")
 

@@ -32,7 +32,7 @@ from ..rl import (TabularMDP, batch_sarsa_update, expected_return, greedy_policy
                   uniform_policy, value_iteration)
 from .supervised import DecisionTransformer, action_probabilities, pretrain_supervised
 from .supervised_data import darkroom_tokens
-from ._checks import check_float_dtype, check_seeds
+from ._checks import check_bool, check_float_dtype, check_seeds
 from .fit import OptimiserConfig, fit
 from .teacher_mimicking import init_parameters
 
@@ -313,13 +313,15 @@ def _summary(part: str, res: StackMimickingResult) -> dict:
 
 
 def beyond_sweep(part: str, seeds, n_steps: int | None = None, progress: bool = False, log=None,
-                 batch_size: int | None = None) -> dict:
+                 batch_size: int | None = None, save_blocks: bool = False) -> dict:
     """Train ``part`` (one of :data:`BEYOND_PARTS`) for every seed; JSON-ready results, with the trained
     matrices of the first seed (chapter 11; ``python -m icrl_lib.experiments beyond --part PART``).
-    ``part="supervised"`` runs :func:`supervised_mdp_sweep` (DPT-style pretraining, section 6)."""
+    ``part="supervised"`` runs :func:`supervised_mdp_sweep` (DPT-style pretraining, section 6). ``save_blocks``
+    keeps the matrices of every seed."""
     if part not in BEYOND_PARTS + ("supervised",):
         raise ValueError(f"part must be one of {BEYOND_PARTS + ('supervised',)}; got {part!r}")
     seeds = check_seeds(seeds)
+    save_blocks = check_bool(save_blocks, "save_blocks")
     if part == "supervised":
         return supervised_mdp_sweep(seeds, n_steps, batch_size, log)
     beyond_config(part, seeds[0], n_steps, batch_size)           # check every setting before any training
@@ -328,7 +330,7 @@ def beyond_sweep(part: str, seeds, n_steps: int | None = None, progress: bool = 
         cfg = beyond_config(part, int(seed), n_steps, batch_size)
         res = train_stack_mimicking(cfg, progress=progress)
         runs.append(_summary(part, res))
-        if runs[:-1]:                      # the matrices of the first seed only: the file stays small
+        if runs[:-1] and not save_blocks:  # the matrices of the first seed only: the file stays small
             runs[-1].pop("P"), runs[-1].pop("V")
         if log is not None:
             log(f"{part} seed {seed}: relative held-out loss {runs[-1]['relative_eval_loss']:.3g}")

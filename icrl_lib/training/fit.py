@@ -70,7 +70,8 @@ class OptimiserConfig:
 
 
 def resolve_device(device) -> torch.device:
-    """``"cpu"`` (the default), ``"cuda"`` (an error if no GPU is available) or a ``torch.device``."""
+    """``"cpu"`` (the default), ``"cuda"`` (an error if no GPU is available) or a ``torch.device`` (the
+    reproducibility appendix: ``--device``)."""
     if device is None:
         return torch.device("cpu")
     try:
@@ -88,7 +89,8 @@ def fit(parameters: Iterable[torch.Tensor], loss_fn: Callable[[int], torch.Tenso
         n_steps: int, *, log_every: int = 0, log: Callable[[int], dict] | None = None, average_loss: bool = False,
         progress: bool | Callable[[int, float], None] | None = None, desc: str = "training",
         change: str = "lower lr", history: dict | None = None) -> dict:
-    """Run ``n_steps`` optimiser steps on ``loss_fn`` and return the history (the library's one training loop).
+    """Run ``n_steps`` optimiser steps on ``loss_fn`` and return the history (the library's one training loop;
+    chapters 2, 3, 6, 8, 9 and 11 train through it).
 
     Args:
         parameters: the tensors to train (``requires_grad``), e.g. ``[P, V]`` or ``model.parameters()``.

@@ -31,7 +31,7 @@ from ..attention import relu_attention_unchecked
 from ..rl.bandits import check_bandit
 from ..rl import BernoulliBandit, GaussianBandit, LinearBandit
 from ._checks import check_bool
-from .fit import OptimiserConfig, fit
+from .fit import OptimiserConfig, fit, resolve_device
 
 __all__ = ["DecisionTransformer", "bandit_tokens", "bandit_token_dim", "supervised_loss", "SupervisedResult",
            "pretrain_supervised", "transformer_expert", "action_probabilities"]
@@ -233,7 +233,7 @@ class SupervisedResult:
 def pretrain_supervised(model: DecisionTransformer, tokens, labels, n_steps: int = 1000, batch_size: int = 256,
                         lr: float = 1e-3, seed: int = 0, log_every: int = 100,
                         progress: Callable[[int, float], None] | bool | None = None,
-                        final_lr_fraction: float = 0.1) -> SupervisedResult:
+                        final_lr_fraction: float = 0.1, device=None) -> SupervisedResult:
     """Train ``model`` by cross-entropy on ``labels`` at every position (the MLE of [LBM24]; chapter 9).
 
     Args:
@@ -243,6 +243,8 @@ def pretrain_supervised(model: DecisionTransformer, tokens, labels, n_steps: int
             size decays on a cosine from ``lr`` to ``final_lr_fraction * lr``.
         seed: seeds the minibatch draws (an int or a ``torch.Generator``).
         progress: ``True`` for a tqdm bar, or a callback ``progress(step, loss)``.
+        device: train on this torch device (``"cuda"`` for a GPU; default the CPU); the model comes back on the
+            CPU, where the library evaluates it.
 
     The model is trained in place (float32 unless it was converted) and returned with the loss history. A
     diverging run (NaN or inf loss) raises ``ValueError`` asking for a lower ``lr``.
@@ -257,7 +259,10 @@ def pretrain_supervised(model: DecisionTransformer, tokens, labels, n_steps: int
     if not (progress is None or isinstance(progress, bool) or callable(progress)):
         raise ValueError(f"progress must be True/False/None or a callable progress(step, loss); got {progress!r}")
     tokens, labels = _check_data(model, tokens, labels)
-    tokens = tokens.to(model.head.weight.dtype)
+    device = resolve_device(device)
+    tokens = tokens.to(model.head.weight.dtype).to(device)
+    labels = labels.to(device)
+    model.to(device)
     g = as_generator(seed, "seed")
     model.train()
     n = tokens.shape[0]
@@ -270,6 +275,7 @@ def pretrain_supervised(model: DecisionTransformer, tokens, labels, n_steps: int
                   OptimiserConfig("adam", lr, schedule="cosine", final_lr_fraction=final_lr_fraction), n_steps,
                   log_every=log_every, average_loss=True, progress=progress, desc="pretrain")
     model.eval()
+    model.to("cpu")
     return SupervisedResult(model, history)
 
 

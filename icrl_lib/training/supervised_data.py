@@ -337,7 +337,7 @@ def _trajectory_mixture(alpha: float, first: Callable, second: Callable, seed: i
 
 
 def bandit_pretraining_experiment(cfg: BanditPretrainingConfig, progress: bool | Callable = False,
-                                  log: Callable[[str], None] | None = None) -> dict:
+                                  log: Callable[[str], None] | None = None, device=None) -> dict:
     """Train a :class:`DecisionTransformer` on ``cfg`` and evaluate it (chapter 9; the CLI's ``dpt-bandit``
     and ``ad-bandit``). Returns a JSON-ready dict:
 
@@ -349,6 +349,8 @@ def bandit_pretraining_experiment(cfg: BanditPretrainingConfig, progress: bool |
       a context-algorithm trajectory for the model, ``emp`` (online convention), ``emp_dpt`` ([DPT23]'s offline
       greedy) and ``lcb``;
     - ``training`` (loss history), ``config``, ``seconds`` (CPU seconds of training and evaluation).
+
+    ``device``: where the model trains (:func:`pretrain_supervised`); data and evaluation stay on the CPU.
     """
     _check_cfg(cfg, BanditPretrainingConfig)
     log = log or (lambda line: None)
@@ -362,7 +364,7 @@ def bandit_pretraining_experiment(cfg: BanditPretrainingConfig, progress: bool |
                                 cfg.attention, max_len=cfg.horizon + 1, seed=cfg.seed)
     log(f"collected {cfg.n_train_tasks} trajectories in {time.process_time() - t0:.0f} s CPU")
     result = pretrain_supervised(model, tokens, train.labels, cfg.n_steps, cfg.batch_size, cfg.lr, seed=cfg.seed,
-                                 log_every=max(1, cfg.n_steps // 20), progress=progress)
+                                 log_every=max(1, cfg.n_steps // 20), progress=progress, device=device)
     t_train = time.process_time() - t0
     log(f"trained in {t_train:.0f} s CPU; final loss {result.history['loss'][-1]:.4g}")
 
@@ -556,10 +558,11 @@ class DarkRoomConfig:
 
 
 def darkroom_experiment(cfg: DarkRoomConfig, progress: bool | Callable = False,
-                        log: Callable[[str], None] | None = None) -> dict:
+                        log: Callable[[str], None] | None = None, device=None) -> dict:
     """Train DPT on random-transition contexts of the training goals, then deploy it online with frozen weights on
     the held-out and the training goals (chapter 9). Returns returns per episode (mean, se) for ``test`` and
-    ``train`` goals, the optimal and uniform-policy returns, the goal split, the loss history and CPU seconds."""
+    ``train`` goals, the optimal and uniform-policy returns, the goal split, the loss history and CPU seconds.
+    ``device``: where the model trains (:func:`pretrain_supervised`)."""
     _check_cfg(cfg, DarkRoomConfig)
     log = log or (lambda line: None)
     t0 = time.process_time()
@@ -569,7 +572,7 @@ def darkroom_experiment(cfg: DarkRoomConfig, progress: bool | Callable = False,
     model = DecisionTransformer(darkroom_token_dim(room, cfg.encoding), room.n_actions, cfg.n_layers, cfg.d_model,
                                 cfg.n_heads, cfg.attention, max_len=cfg.context_len + 1, seed=cfg.seed)
     result = pretrain_supervised(model, tokens, labels, cfg.n_steps, cfg.batch_size, cfg.lr, seed=cfg.seed,
-                                 log_every=max(1, cfg.n_steps // 20), progress=progress)
+                                 log_every=max(1, cfg.n_steps // 20), progress=progress, device=device)
     t_train = time.process_time() - t0
     log(f"trained in {t_train:.0f} s CPU; final loss {result.history['loss'][-1]:.4g}")
     out = {"train_goals": train_goals.tolist(), "test_goals": test_goals.tolist(), "returns": {}}

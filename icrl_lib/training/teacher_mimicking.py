@@ -22,7 +22,7 @@ from .._validation import (as_generator, as_tensor, check_indices, check_int, ch
 from ..attention import lsa_unchecked
 from ..incontext import PromptBatch, PromptDistribution, recovery_metrics, sample_prompt_batch
 from ._checks import check_bool, check_float_dtype
-from .fit import OptimiserConfig, fit
+from .fit import OptimiserConfig, fit, resolve_device
 
 __all__ = ["TeacherMimickingConfig", "TeacherMimickingResult", "init_parameters", "block_readout",
            "mimicking_loss", "train_teacher_mimicking"]
@@ -143,21 +143,24 @@ class TeacherMimickingResult:
         return {"config": asdict(self.config), "history": self.history}
 
 
-def _cast(batch: PromptBatch, dtype: torch.dtype) -> PromptBatch:
-    return batch._replace(H=batch.H.to(dtype), target=batch.target.to(dtype))
+def _cast(batch: PromptBatch, dtype: torch.dtype, device=None) -> PromptBatch:
+    return batch._replace(H=batch.H.to(device=device, dtype=dtype), target=batch.target.to(device=device, dtype=dtype))
 
 
 def train_teacher_mimicking(config: TeacherMimickingConfig = TeacherMimickingConfig(), progress: bool = False,
-                            P0=None, V0=None) -> TeacherMimickingResult:
+                            P0=None, V0=None, device=None) -> TeacherMimickingResult:
     """Train a full ``(P, V)`` block to mimic the teacher; see :class:`TeacherMimickingConfig` (chapter 6).
 
     Logs every ``log_every`` steps: ``loss`` (training batch), ``eval_loss`` (fixed held-out prompts),
     and :func:`icrl_lib.incontext.recovery_metrics`. ``P0``/``V0`` (both (D, D)) override the random
     initialisation. A diverging run (NaN or inf loss) raises ``ValueError`` asking for a lower ``lr``.
+    ``device``: where ``(P, V)`` and the prompts live while training (``"cuda"`` for a GPU; default the CPU);
+    prompts are drawn on the CPU, so a run gives the same draws on every device.
     """
     if not isinstance(config, TeacherMimickingConfig):
         raise ValueError(f"config must be a TeacherMimickingConfig; got {type(config).__name__}")
     cfg = config
+    device = resolve_device(device)
     dtype = torch.float32 if cfg.dtype == "float32" else _F64
     gen = torch.Generator().manual_seed(cfg.seed)
     eval_gen = torch.Generator().manual_seed(1_000_003 + cfg.seed)
@@ -173,16 +176,19 @@ def train_teacher_mimicking(config: TeacherMimickingConfig = TeacherMimickingCon
         P_init, V_init = init_parameters(D, cfg.init_scale, gen, cfg.balanced_init, dtype)
     else:
         P_init, V_init = torch.as_tensor(P0, dtype=dtype), torch.as_tensor(V0, dtype=dtype)
-    P = P_init.clone().requires_grad_(True)
-    V = V_init.clone().requires_grad_(True)
-    eval_batch = _cast(sample_prompt_batch(cfg.dist, cfg.n_eval_prompts, eval_gen), dtype)
-    fixed = _cast(sample_prompt_batch(cfg.dist, cfg.batch_size, gen), dtype) if cfg.fixed_dataset else None
+    P = P_init.clone().to(device).requires_grad_(True)
+    V = V_init.clone().to(device).requires_grad_(True)
+    rows = rows.to(device)
+    eval_batch = _cast(sample_prompt_batch(cfg.dist, cfg.n_eval_prompts, eval_gen), dtype, device)
+    fixed = _cast(sample_prompt_batch(cfg.dist, cfg.batch_size, gen), dtype, device) if cfg.fixed_dataset else None
 
     def metrics() -> dict:
-        return {"eval_loss": float(_loss(P, V, eval_batch, rows, cfg.mask)), **recovery_metrics(P, V, cfg.dist)}
+        return {"eval_loss": float(_loss(P, V, eval_batch, rows, cfg.mask)),
+                **recovery_metrics(P.cpu(), V.cpu(), cfg.dist)}
 
     def loss_fn(step: int) -> torch.Tensor:
-        batch = fixed if fixed is not None else _cast(sample_prompt_batch(cfg.dist, cfg.batch_size, gen), dtype)
+        batch = fixed if fixed is not None else _cast(sample_prompt_batch(cfg.dist, cfg.batch_size, gen), dtype,
+                                                      device)
         return _loss(P, V, batch, rows, cfg.mask)
 
     with torch.no_grad():
@@ -190,4 +196,4 @@ def train_teacher_mimicking(config: TeacherMimickingConfig = TeacherMimickingCon
         history.update({k: [v] for k, v in metrics().items()})
     fit([P, V], loss_fn, cfg.optimiser, cfg.n_steps, log_every=cfg.log_every, log=lambda step: metrics(),
         progress=progress, desc=f"teacher mimicking ({cfg.dist.algorithm})", history=history)
-    return TeacherMimickingResult(P.detach().to(_F64).clone(), V.detach().to(_F64).clone(), cfg, history)
+    return TeacherMimickingResult(P.detach().cpu().to(_F64).clone(), V.detach().cpu().to(_F64).clone(), cfg, history)

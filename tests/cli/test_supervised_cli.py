@@ -59,7 +59,9 @@ def test_dpt_bandit_alpha_option(tmp_path):
 
 
 def test_dpt_darkroom_runs(tmp_path, monkeypatch):
+    from icrl_lib import training
     from icrl_lib.training import supervised_data
+
     @dataclasses.dataclass
     class Tiny(supervised_data.DarkRoomConfig):  # a config class, so the experiment's type check still holds
         n_contexts: int = 4
@@ -68,6 +70,7 @@ def test_dpt_darkroom_runs(tmp_path, monkeypatch):
         n_repeats: int = 1
 
     monkeypatch.setattr(supervised_data, "DarkRoomConfig", Tiny)
+    monkeypatch.setattr(training, "DarkRoomConfig", Tiny)     # the registry builds it from icrl_lib.training
     f = tmp_path / "dark.json"
     assert main(["dpt-darkroom", "--steps", "2", "--quiet", "--json", str(f)]) == 0
     out = json.loads(f.read_text())
