@@ -29,7 +29,8 @@ define need_chromium
   else echo "no Chromium at $(CHROMIUM): sudo apt-get install -y chromium, or make CHROMIUM=/path/to/chrome"; exit 1; fi; }
 endef
 
-.PHONY: venv book test unit nbval book-strict check-html notebooks bench clean pdf student grade lab colab-cell
+.PHONY: venv book test unit nbval book-strict check-html check-figures check-lab check-pdf notebooks bench clean pdf \
+        student grade lab lab-env colab-cell reader
 
 $(STAMP): requirements.txt pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -49,6 +50,7 @@ test: $(STAMP)
 	env $(PORTABILITY_ENV) $(BIN)/python -m pytest $(PYTEST_PAR) tests $(NOTEBOOKS) --nbval --nbval-current-env -q
 	$(MAKE) book-strict
 	$(MAKE) check-html
+	$(MAKE) check-figures
 
 unit: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_PAR) tests -q
@@ -65,6 +67,12 @@ book-strict: $(STAMP)
 check-html: $(STAMP)
 	$(need_chromium)
 	$(BIN)/python scripts/check_html.py --chromium $(CHROMIUM) $(CHECK_HTML_OPTS)
+
+# Every figure as the reader sees it in Chromium: crisp (>= 2 image px per CSS px), no text under 10 px,
+# data colours at >= 3:1 on white and on the dark-mode plate, distinguishable in colour-blind simulation.
+check-figures: $(STAMP)
+	$(need_chromium)
+	$(BIN)/python scripts/check_figures.py --chromium $(CHROMIUM) $(CHECK_FIGURES_OPTS)
 
 # The whole book as one PDF (_build/pdf/icrl-book.pdf, also _build/html/icrl-book.pdf): the single-page
 # HTML build printed by headless Chromium, offline.
@@ -89,6 +97,18 @@ grade: $(STAMP)
 $(LAB_STAMP): $(STAMP) requirements-lab.txt
 	$(BIN)/python -m pip install --disable-pip-version-check -q $(PIP_OPTS) -r requirements-lab.txt
 	@touch $(LAB_STAMP)
+
+lab-env: $(LAB_STAMP)
+
+# The chapters in a real JupyterLab (headless Chromium, localhost only): no MyST source on the rendered page of a
+# committed chapter (jupyterlab-myst) nor of its reader notebook.
+check-lab: $(LAB_STAMP)
+	$(need_chromium)
+	$(BIN)/python scripts/check_lab.py --chromium $(CHROMIUM)
+
+# Reader notebooks (directives as plain Markdown, macros expanded) for Colab and the student edition.
+reader: $(STAMP)
+	$(BIN)/python scripts/reader_notebooks.py --out _build/reader
 
 # (Jupyter refuses to run as root without --allow-root; containers often run as root.)
 lab: $(LAB_STAMP)

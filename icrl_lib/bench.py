@@ -274,7 +274,7 @@ def bench_supervised(steps: int = 10, batch_size: int = 64, horizon: int = 50, t
     both (one token = one round with its label) and their ``ratio``.
     """
     from .rl import GaussianBandit, mixture, thompson_sampling, uniform
-    from .training import DecisionTransformer, bandit_token_dim, collect_bandit_data, supervised_loss
+    from .training import CausalTransformerPolicy, bandit_token_dim, collect_bandit_data, supervised_loss
     steps, batch_size = check_int(steps, "steps"), check_int(batch_size, "batch_size")
     horizon, loop_steps = check_int(horizon, "horizon"), check_int(loop_steps, "loop_steps")
     torch.set_num_threads(check_int(threads, "threads"))
@@ -284,7 +284,7 @@ def bench_supervised(steps: int = 10, batch_size: int = 64, horizon: int = 50, t
     tokens, labels = data.tokens().float(), data.labels
     timings = {}
     for name, n_steps in (("batched", steps), ("loop", loop_steps)):
-        model = DecisionTransformer(bandit_token_dim(data.bandit), 5, 3, 32, 2, max_len=horizon + 1, seed=0)
+        model = CausalTransformerPolicy(bandit_token_dim(data.bandit), 5, 3, 32, 2, max_len=horizon + 1, seed=0)
         gen = torch.Generator().manual_seed(1)
         if name == "batched":   # pretrain_supervised's loop: the library's one loop, fit
 

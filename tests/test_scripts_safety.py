@@ -56,7 +56,8 @@ def repo(tmp_path) -> Path:
     """The part of the repository that student_edition.py reads, with one small chapter."""
     root = tmp_path / "repo"
     (root / "scripts").mkdir(parents=True)
-    shutil.copy2(SCRIPTS / "student_edition.py", root / "scripts")
+    for name in ("student_edition.py", "reader_notebooks.py", "colab_cell.py"):  # and what it imports
+        shutil.copy2(SCRIPTS / name, root / "scripts")
     (root / "_config.yml").write_text("title: Toy\nrepository:\n  url: https://github.com/o/r\n  branch: main\n")
     (root / "pyproject.toml").write_text("[project]\nname = 'toy'\n")
     (root / "icrl_lib").mkdir()
@@ -124,7 +125,9 @@ def test_student_edition_reruns_into_its_own_output(tmp_path, repo):
     assert res.returncode == 0, res.stderr
     assert (out / MARKER).is_file() and (out / "book" / "01_toy.ipynb").is_file()
     text = (out / "book" / "01_toy.ipynb").read_text()
-    assert "SECRET" not in text and "After." in text and "{exercise}" in text
+    # a reader notebook: the exercise as a bold numbered title, no MyST source, no solution
+    assert "SECRET" not in text and "After." in text and "**Exercise 1.1** (E)" in text
+    assert "{exercise}" not in text and "Solution to" not in text
     with zipfile.ZipFile(out.parent / "student.zip") as z:
         assert f"student/{MARKER}" in z.namelist() and "student/book/01_toy.ipynb" in z.namelist()
     (out / "stale.txt").write_text("from an earlier run")
@@ -237,7 +240,8 @@ def _config(tmp_path: Path, url: str, branch: str = "main") -> Path:
 def _record_cell(source: str, cwd: Path) -> dict:
     """Run the cell with subprocess.run and os.chdir recorded, not executed (as in test_publishing)."""
     prelude = ("import json, os, subprocess, sys\ncalls = []\n"
-               "subprocess.run = lambda cmd, **kw: calls.append(list(cmd))\nos.chdir = lambda d: None\n")
+               "subprocess.run = lambda cmd, **kw: calls.append(list(cmd)) or subprocess.CompletedProcess(cmd, 0)\n"
+               "os.chdir = lambda d: None\n")
     res = _run(["-I", "-S", "-c", prelude + source + "\nprint(json.dumps(calls))"], cwd=cwd)
     assert res.returncode == 0, res.stderr
     return json.loads(res.stdout)

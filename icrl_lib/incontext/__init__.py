@@ -124,11 +124,11 @@ __all__ += ["prefix_curvature", "ridge_random_check", "ridge_depth_errors", "con
             "construction_weights", "chain_term"]
 
 # Distribution shift, feature fixed points and sample efficiency (chapter 11).
-from .shift import block_shift_study, shift_conditions, with_rewards  # noqa: E402
+from .shift import block_shift_study, shift_conditions  # noqa: E402
 from .fixed_point import feature_sarsa_moments, fixed_point_agent  # noqa: E402
 from .sample_efficiency import in_context_step_curves, online_step_curves  # noqa: E402
 
-__all__ += ["shift_conditions", "with_rewards", "block_shift_study", "feature_sarsa_moments", "fixed_point_agent",
+__all__ += ["shift_conditions", "block_shift_study", "feature_sarsa_moments", "fixed_point_agent",
             "in_context_step_curves", "online_step_curves"]
 
 # Linear against softmax attention, error over the layers (chapter 8).

@@ -19,12 +19,12 @@ from .agents import behaviour_policy_fn, block_agent, teacher_agent
 from .depth import stack_readout
 from .tasks import PromptDistribution, build_prompt_batch, sample_parameters
 
-__all__ = ["shift_conditions", "with_rewards", "block_shift_study"]
+__all__ = ["shift_conditions", "block_shift_study"]
 
 _F64 = torch.float64
 
 
-def with_rewards(mdps: TabularMDP, scale: float, offset: float) -> TabularMDP:
+def _with_rewards(mdps: TabularMDP, scale: float, offset: float) -> TabularMDP:
     """The MDPs ``mdps`` with rewards ``scale * r + offset`` (chapter 11); transitions unchanged."""
     if not isinstance(mdps, TabularMDP):
         raise ValueError(f"mdps must be a TabularMDP; got {type(mdps).__name__}")
@@ -45,7 +45,7 @@ def shift_conditions(dist: PromptDistribution) -> dict:
         return lambda n, seed: dirichlet_mdp(S, A, c, gamma, n, seed)
 
     def rewards(scale, offset):
-        return lambda n, seed: with_rewards(dirichlet_mdp(S, A, 1.0, g, n, seed), scale, offset)
+        return lambda n, seed: _with_rewards(dirichlet_mdp(S, A, 1.0, g, n, seed), scale, offset)
 
     return {
         "none (Dirichlet 1)": (dist, dirichlet(1.0)),

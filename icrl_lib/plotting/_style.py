@@ -1,16 +1,29 @@
 """One house style for every figure of the book, and the few plot types the chapters share.
 
-Colours: a colour-blind-safe palette (Okabe-Ito), one fixed colour per agent/method so that a method
-looks the same in every chapter; diverging heatmaps are centred at zero.
+Colours: a colour-blind-safe palette (Okabe-Ito's blue, vermillion and bluish green, Tol's wine and
+indigo, a violet, a brown and black), one fixed colour per agent/method so that a method looks the same in
+every chapter; diverging heatmaps are centred at zero. Every data colour has at least 3:1 contrast on white
+and on the dark-mode plate, and every pair stays apart under simulated protanopia, deuteranopia and
+tritanopia (``tests/test_palette.py``; ``scripts/check_figures.py`` measures it in the built book).
 
-Type sizes: the book shows a figure at most as wide as its content column (``COLUMN_PX``, about 780 px in a
+Type sizes: the book shows a figure at most as wide as its content column (``COLUMN_PX``, 768 px in a
 1400 px window), so a wide figure is scaled down. :func:`enforce_min_font` raises every text of a figure
-(titles, labels, ticks, legends, heatmap numbers) to at least ``MIN_FONT_PX`` screen pixels *as shown*;
-:func:`set_style` installs it in Jupyter so that every figure a chapter displays goes through it.
+(titles, labels, ticks, legends, heatmap numbers) to at least ``MIN_FONT_PX`` screen pixels *as shown*,
+re-formats heatmap numbers that would run into each other and thins tick labels that overlap.
+
+Crisp figures: :func:`set_style` installs a Jupyter display hook through which every figure a chapter
+displays goes: it applies :func:`enforce_min_font`, renders the PNG at ``_RETINA`` times the figure's dpi and
+tells the page to show it at the 1x size (sharp on 2x screens and in print), and records in the PNG's text
+chunks the smallest font in CSS pixels at that size (``icrl:min-font-px``) and the data colours
+(``icrl:colors``), which ``scripts/check_figures.py`` reads back.
 """
 from __future__ import annotations
 
 from typing import Sequence
+
+import base64
+import io
+import struct
 
 import matplotlib as mpl
 import matplotlib.pyplot as plt
@@ -22,10 +35,13 @@ __all__ = [  # re-exported by icrl_lib.plotting
     "heatmap", "block_heatmap", "line_with_band", "to_numpy",
 ]
 
-PALETTE = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#F0E442", "#000000"]
+# blue, vermillion, bluish green, wine, violet, brown, indigo, black: >= 3:1 on white (the lightest, bluish
+# green, 3.4:1) and on the dark-mode plate; pairwise CIELAB distance >= 15 under every simulated colour-vision
+# deficiency (tests/test_palette.py). Okabe-Ito's orange, sky blue and yellow (2.3, 2.3 and 1.3:1) are gone.
+PALETTE = ["#0072B2", "#D55E00", "#009E73", "#AA3377", "#8855DD", "#775533", "#332288", "#000000"]
 METHOD_COLORS = {
-    "transformer": "#0072B2", "teacher": "#D55E00", "oracle": "#009E73", "random": "#7F7F7F",
-    "td": "#CC79A7", "sarsa": "#D55E00", "actor-critic": "#E69F00", "gd": "#D55E00",
+    "transformer": "#0072B2", "teacher": "#D55E00", "oracle": "#009E73", "random": "#595959",
+    "td": "#8855DD", "sarsa": "#D55E00", "actor-critic": "#775533", "gd": "#D55E00",
 }
 
 
@@ -51,8 +67,11 @@ def set_style() -> None:
     _install_display_hook()
 
 
-#: Width in screen pixels of the book's content column in a 1400 px browser window (sphinx-book-theme).
-COLUMN_PX = 780
+#: Width in screen pixels of the book's content column in a 1400 px browser window (sphinx-book-theme
+#: 1.3, measured in Chromium by scripts/check_figures.py).
+COLUMN_PX = 768
+#: Device pixels per CSS pixel of every figure PNG the book shows (sharp on 2x screens and in the PDF).
+_RETINA = 2
 #: The smallest text of a figure, in screen pixels as the book shows it (after scaling to the column).
 MIN_FONT_PX = 11.0
 
@@ -73,14 +92,156 @@ def enforce_min_font(fig):
     from matplotlib.text import Text
 
     floor = min_font_points(fig)
-    for text in fig.findobj(Text):
-        if text.get_text() and text.get_fontsize() < floor:
-            text.set_fontsize(floor)
+
+    def raise_all():
+        for ax in fig.axes:  # tick labels get their text only when drawn: size them on the axis
+            for axis in (ax.xaxis, ax.yaxis):
+                ticks = axis.get_major_ticks() + axis.get_minor_ticks()
+                if any(t.label1.get_fontsize() < floor for t in ticks):
+                    axis.set_tick_params(which="both", labelsize=floor)
+        for text in fig.findobj(Text):
+            if text.get_text() and text.get_fontsize() < floor:
+                text.set_fontsize(floor)
+
+    raise_all()
+    _fit_cell_numbers(fig)
+    _thin_overlapping_ticks(fig)
+    raise_all()
     return fig
 
 
+def _renderer(fig):
+    fig.draw_without_rendering()  # runs the layout engine, so extents are final
+    return fig.canvas.get_renderer()
+
+
+def _fit_cell_numbers(fig) -> None:
+    """Heatmap numbers (:func:`heatmap` with ``annotate=True``) that are wider than their cell: first let the
+    cells take the axes' width (``aspect="auto"``), then drop decimals; never shrink the font."""
+    cells = [t for t in fig.findobj(lambda a: getattr(a, "_icrl_cell", None) is not None)]
+    if not cells:
+        return
+    by_axes: dict = {}
+    for t in cells:
+        by_axes.setdefault(t.axes, []).append(t)
+    for ax, texts in by_axes.items():
+        for step in ("aspect", 1, 0):
+            renderer = _renderer(fig)
+            x0, x1 = ax.transData.transform([(0, 0), (1, 0)])[:, 0]
+            cell = abs(x1 - x0)
+            if max(t.get_window_extent(renderer).width for t in texts) <= 0.9 * cell:
+                break
+            if step == "aspect":
+                ax.set_aspect("auto")
+                continue
+            for t in texts:
+                value = t._icrl_cell
+                t.set_text(_cell_text(value, "{:.%df}" % step))
+
+
+def _thin_overlapping_ticks(fig) -> None:
+    """Tick labels that overlap (a log axis over many decades, long labels) get fewer ticks: every other
+    decade on a log axis, fewer bins on a linear one. Fixed (named) ticks are left as they are."""
+    from matplotlib.ticker import FixedLocator, LogLocator, MaxNLocator, NullFormatter
+
+    for _ in range(4):
+        renderer = _renderer(fig)
+        changed = False
+        for ax in fig.axes:
+            for axis, horizontal in ((ax.xaxis, True), (ax.yaxis, False)):
+                labels = [t for t in axis.get_ticklabels(which="both") if t.get_visible() and t.get_text()]
+                lo, hi = (ax.get_xlim() if horizontal else ax.get_ylim())
+                lo, hi = min(lo, hi), max(lo, hi)
+                boxes = []
+                for t in labels:
+                    pos = t.get_position()[0 if horizontal else 1]
+                    if lo - 1e-12 * abs(lo) <= pos <= hi + 1e-12 * abs(hi):
+                        bb = t.get_window_extent(renderer)
+                        boxes.append((bb.x0, bb.x1) if horizontal else (bb.y0, bb.y1))
+                boxes.sort()
+                if not any(b[0] < a[1] + 2 for a, b in zip(boxes, boxes[1:])):
+                    continue
+                n = len(axis.get_majorticklocs())
+                if axis.get_scale() == "log":
+                    axis.set_minor_formatter(NullFormatter())
+                    axis.set_major_locator(LogLocator(base=axis.get_transform().base, numticks=max(2, n // 2)))
+                elif not isinstance(axis.get_major_locator(), FixedLocator):
+                    axis.set_major_locator(MaxNLocator(nbins=max(2, n // 2 - 1)))
+                else:
+                    continue
+                changed = True
+        if not changed:
+            return
+
+
+def _figure_record(fig) -> dict[str, str]:
+    """What the book records in each figure's PNG (chapter 0): the smallest text in CSS pixels at the size the
+    page shows the PNG before any scaling to the column (``icrl:min-font-px``), that text, and the data colours
+    (lines, markers, scatter points and bars drawn with alpha >= 0.5, blended over white) as hex."""
+    from matplotlib.collections import PathCollection
+    from matplotlib.colors import to_hex, to_rgba
+    from matplotlib.patches import Rectangle
+    from matplotlib.text import Text
+
+    texts = [t for t in fig.findobj(Text) if t.get_text() and t.get_visible()]
+    smallest = min(texts, key=lambda t: t.get_fontsize(), default=None)
+    colors: list[str] = []
+
+    def add(c, alpha=None):
+        r, g, b, a = to_rgba(c)
+        a = a if alpha is None else alpha
+        if a < 0.5:
+            return
+        hexed = to_hex((r * a + 1 - a, g * a + 1 - a, b * a + 1 - a))
+        if hexed not in colors and hexed != "#ffffff":
+            colors.append(hexed)
+
+    for ax in fig.axes:
+        if hasattr(ax, "_colorbar"):
+            continue
+        for line in ax.lines:
+            if line.get_visible():
+                if line.get_linestyle() not in ("None", "none", ""):
+                    add(line.get_color(), line.get_alpha())
+                if line.get_marker() not in (None, "None", "none", ""):
+                    add(line.get_markerfacecolor(), line.get_alpha())
+        for coll in ax.collections:
+            if isinstance(coll, PathCollection) and coll.get_visible():
+                for c in coll.get_facecolors()[:16]:
+                    add(c)
+        for patch in ax.patches:  # bars; a pale shaded span (axvspan, luminance > 0.7) is background
+            if isinstance(patch, Rectangle) and patch.get_visible():
+                r, g, b, _ = to_rgba(patch.get_facecolor())
+                if 0.2126 * r + 0.7152 * g + 0.0722 * b <= 0.7:
+                    add(patch.get_facecolor())
+    record = {"icrl:colors": ",".join(colors)}
+    if smallest is not None:
+        record["icrl:min-font-px"] = f"{smallest.get_fontsize() * fig.dpi / 72:.2f}"
+        record["icrl:min-font-text"] = smallest.get_text()[:60].encode("latin-1", "replace").decode("latin-1")
+    return record
+
+
+def _render_png(fig):
+    """The figure as the book shows it (chapter 0): :func:`enforce_min_font`, then a PNG at ``_RETINA`` x its
+    dpi with :func:`_figure_record` in its text chunks. Returns ``(base64 PNG, {"width", "height"})``, the
+    display size in CSS pixels (what IPython's PNG formatter passes on to the notebook and the book)."""
+    enforce_min_font(fig)
+    buf = io.BytesIO()
+    metadata = {"Software": None, "icrl:retina": str(_RETINA), **_figure_record(fig)}
+    fig.savefig(buf, format="png", dpi=fig.dpi * _RETINA, bbox_inches="tight", metadata=metadata,
+                facecolor="white")
+    data = buf.getvalue()
+    w, h = struct.unpack(">II", data[16:24])
+    return base64.b64encode(data).decode("ascii"), {"width": round(w / _RETINA), "height": round(h / _RETINA)}
+
+
 def _install_display_hook() -> None:
-    """In IPython, pass every displayed figure through :func:`enforce_min_font` before it is rendered."""
+    """In IPython, show every displayed figure through :func:`_render_png`.
+
+    matplotlib's inline backend registers its own PNG printer when the backend is first resolved (often at
+    the first figure, after :func:`set_style`), so the backend is resolved here first, and a pre-cell hook
+    puts :func:`_render_png` back should anything replace it later (``%matplotlib inline``, ``%config``).
+    """
     try:
         from IPython import get_ipython
     except ImportError:  # pragma: no cover - plain Python: nothing is displayed
@@ -88,24 +249,36 @@ def _install_display_hook() -> None:
     ip = get_ipython()
     if ip is None:
         return
+    try:  # resolve the backend now, so that its own hook is installed before ours
+        plt.switch_backend(mpl.get_backend())  # imports the backend, which installs its own printer
+    except Exception:  # pragma: no cover - a headless or odd backend: keep whatever is there
+        pass
+    _register_png(ip)
+    if not getattr(ip, "_icrl_png_hook", False):
+        ip.events.register("pre_run_cell", lambda *_: _register_png(ip))
+        ip._icrl_png_hook = True
+
+
+def _register_png(ip) -> None:
     from matplotlib.figure import Figure
 
-    for mime in ("image/png", "image/svg+xml"):
-        formatter = ip.display_formatter.formatters.get(mime)
-        if formatter is None:
-            continue
-        try:
-            current = formatter.lookup_by_type(Figure)
-        except KeyError:
-            continue
-        if getattr(current, "_icrl_min_font", False):
-            continue
+    png = ip.display_formatter.formatters.get("image/png")
+    if png is None:
+        return
+    try:
+        if png.lookup_by_type(Figure) is _render_png:
+            return
+    except KeyError:
+        pass
+    png.for_type(Figure, _render_png)
+    svg = ip.display_formatter.formatters.get("image/svg+xml")
+    if svg is not None:  # one image per figure: the PNG
+        svg.pop(Figure, None)
 
-        def render(fig, _render=current):
-            return _render(enforce_min_font(fig))
 
-        render._icrl_min_font = True
-        formatter.for_type(Figure, render)
+def _cell_text(value: float, fmt: str) -> str:
+    """A heatmap number: exact zeros as "0" (a matrix of zeros reads as blanks, not "0.000.00")."""
+    return "0" if value == 0 else fmt.format(value)
 
 
 def heatmap(ax, M, title: str = "", row_labels: Sequence[str] | None = None,
@@ -128,8 +301,9 @@ def heatmap(ax, M, title: str = "", row_labels: Sequence[str] | None = None,
     if annotate:
         for i in range(A.shape[0]):
             for j in range(A.shape[1]):
-                ax.text(j, i, fmt.format(A[i, j]), ha="center", va="center", fontsize=9,
-                        color="white" if abs(A[i, j]) > 0.6 * v else "black")
+                t = ax.text(j, i, _cell_text(A[i, j], fmt), ha="center", va="center", fontsize=9,
+                            color="white" if abs(A[i, j]) > 0.6 * v else "black")
+                t._icrl_cell = float(A[i, j])  # enforce_min_font re-formats it if it outgrows its cell
     if colorbar:
         ax.figure.colorbar(im, ax=ax, shrink=0.8)
     return im

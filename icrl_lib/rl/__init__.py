@@ -13,7 +13,8 @@ from .mdp import (MarkovRewardProcess, TabularMDP, bellman_backup, bellman_expec
                   stationary_distribution, value_iteration, value_iteration_history)
 from .policies import (epsilon_greedy_policy, softmax_actor_policy, softmax_actor_scores, softmax_policy,
                        uniform_policy)
-from .sampling import Transitions, categorical, inverse_cdf, sample_mrp_trajectory, sample_transitions, standard_gamma
+from .sampling import (Transitions, categorical, dirichlet, inverse_cdf, sample_mrp_trajectory, sample_transitions,
+                       standard_gamma)
 from .tabular import (TDHistory, actor_critic, batch_td_evaluation, certainty_equivalence_values, td0_evaluation,
                       td_fixed_point)
 from .updates import (batch_actor_critic_update, batch_sarsa_update, batch_td_update, check_transition_batch,
@@ -28,7 +29,7 @@ __all__ = [
     "policy_evaluation", "expected_return", "greedy_policy", "value_iteration", "value_iteration_history",
     "mrp_values", "stationary_distribution",
     # sampling
-    "Transitions", "categorical", "inverse_cdf", "sample_transitions", "sample_mrp_trajectory", "standard_gamma",
+    "Transitions", "categorical", "inverse_cdf", "sample_transitions", "sample_mrp_trajectory", "standard_gamma", "dirichlet",
     # features and policies
     "one_hot_state", "one_hot_state_action", "q_values", "random_features", "state_action_table",
     "epsilon_greedy_policy", "softmax_actor_policy", "softmax_actor_scores", "softmax_policy", "uniform_policy",

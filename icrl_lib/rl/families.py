@@ -14,7 +14,7 @@ import torch
 
 from .._validation import as_generator, check_gamma, check_int, check_memory, check_positive, check_probability
 from .mdp import TabularMDP
-from .sampling import standard_gamma
+from .sampling import dirichlet, standard_gamma
 
 __all__ = ["gamma_variates", "dirichlet_mdp", "chain_mdp", "ring_mdp"]
 
@@ -53,8 +53,7 @@ def dirichlet_mdp(n_states: int, n_actions: int, concentration: float, gamma: fl
     g = check_gamma(gamma)
     gen = as_generator(generator)
     check_memory(B * S * A * S, _F64, f"the (n_mdps, S, A, S) = {(B, S, A, S)} kernel", "n_states")
-    e = gamma_variates((B, S, A, S), concentration, gen).clamp(min=1e-300)
-    P = e / e.sum(-1, keepdim=True)
+    P = dirichlet((B, S, A, S), check_positive(concentration, "concentration"), gen)
     r = torch.rand(B, S, A, generator=gen, dtype=_F64)
     return TabularMDP(P, r, g, torch.full((B, S), 1.0 / S, dtype=_F64))
 

@@ -195,8 +195,8 @@ def random_mdp(n_states: int, n_actions: int, gamma: float = 0.9, seed: int = 0,
     batch = _batch_dims(n_mdps, "n_mdps")
     gen = resolve_generator(generator, None if generator is not None else seed)
     check_memory(math.prod(batch) * S * A * S, _F64, f"the (..., S, A, S) = {(*batch, S, A, S)} kernel", "n_states")
-    e = -torch.log1p(-torch.rand(*batch, S, A, S, generator=gen, dtype=_F64))   # Exp(1) = Gamma(1)
-    P = e / e.sum(-1, keepdim=True)
+    from .sampling import dirichlet   # sampling builds on this module's types
+    P = dirichlet((*batch, S, A, S), 1.0, gen)
     r = torch.rand(*batch, S, A, generator=gen, dtype=_F64)
     return TabularMDP(P, r, g, torch.full((*batch, S), 1.0 / S, dtype=_F64))
 

@@ -12,10 +12,11 @@ import torch
 
 from .._validation import (
     as_generator, as_tensor, broadcast_batch, check_int, check_probability, check_real, check_shape,
-    check_stochastic, resolve_generator)
+    check_positive, check_stochastic, resolve_generator)
 from .mdp import MarkovRewardProcess, TabularMDP, check_policy
 
-__all__ = ["Transitions", "inverse_cdf", "categorical", "sample_transitions", "sample_mrp_trajectory", "standard_gamma"]
+__all__ = ["Transitions", "inverse_cdf", "categorical", "sample_transitions", "sample_mrp_trajectory", "standard_gamma",
+           "dirichlet"]
 
 _F64 = torch.float64
 _SCAN_LIMIT = 2**25  # sample_mrp_trajectory composes transition maps (memory ~ M n S^2) below this size
@@ -162,6 +163,23 @@ def sample_mrp_trajectory(mrp: MarkovRewardProcess, n: int, generator: torch.Gen
             states[:, j + 1] = _inverse_cdf(P[rows, states[:, j]], u[:, j + 1])
     rewards = mrp.r.reshape(M, S)[rows.unsqueeze(-1), states[:, :-1]]
     return states.reshape(*batch, n + 1), rewards.reshape(*batch, n)
+
+
+def dirichlet(shape, concentration: float, generator) -> torch.Tensor:
+    """Rows ``x[..., :] ~ Dirichlet(c, ..., c)`` of ``shape`` (..., K), float64: the one Dirichlet sampler of the
+    library (random MDPs of chapters 1 and 6-7, episodic MDPs of chapter 10, the MDP families of chapter 11).
+
+    ``c = 1`` normalises Exp(1) draws ``-log(1 - U)`` (one uniform per entry: the draws of :func:`random_mdp`
+    since chapter 1); any other ``c > 0`` normalises :func:`standard_gamma` draws. ``generator``: a
+    ``torch.Generator`` or an int seed (the caller checks ``shape`` and the memory it needs).
+    """
+    c = check_positive(concentration, "concentration")
+    g = as_generator(generator)
+    if c == 1.0:
+        e = -torch.log1p(-torch.rand(*shape, generator=g, dtype=torch.float64))   # Exp(1) = Gamma(1)
+    else:  # small c: every draw of a row may underflow to 0; keep the row a distribution
+        e = standard_gamma(torch.full(tuple(shape), c, dtype=torch.float64), g).clamp(min=1e-300)
+    return e / e.sum(-1, keepdim=True)
 
 
 def standard_gamma(shape, generator) -> torch.Tensor:

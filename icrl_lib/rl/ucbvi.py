@@ -22,6 +22,7 @@ import torch
 
 from .._validation import (as_generator, as_tensor, broadcast_batch, check_finite_result, check_indices, check_int,
                            check_memory, check_probability, check_real, check_shape, check_stochastic)
+from .sampling import categorical_unchecked, dirichlet
 
 __all__ = ["EpisodicMDP", "random_episodic_mdp", "ucbvi_bonus", "ucbvi_counts", "ucbvi_plan", "greedy_action",
            "UCBVIRun", "run_ucbvi", "TIE_TOL"]
@@ -90,8 +91,7 @@ def random_episodic_mdp(n_states: int, n_actions: int, horizon: int, seed=0, n_m
     batch = () if n_mdps is None else (check_int(n_mdps, "n_mdps"),)
     check_memory(math.prod(batch) * H * S * A * S, torch.float64, f"the (..., H, S, A, S) = {(*batch, H, S, A, S)} "
                  "kernel", "n_states")
-    e = -torch.log(torch.rand(batch + (H, S, A, S), generator=g, dtype=torch.float64))
-    P = e / e.sum(-1, keepdim=True)
+    P = dirichlet(batch + (H, S, A, S), 1.0, g)
     r = torch.rand(batch + (H, S, A), generator=g, dtype=torch.float64)
     return EpisodicMDP(P, r, torch.full(batch + (S,), 1.0 / S, dtype=torch.float64))
 
@@ -240,7 +240,7 @@ def run_ucbvi(mdp: EpisodicMDP, n_episodes: int, delta=0.1, generator=0, planner
                                  f"{getattr(Q, 'shape', type(Q).__name__)} in episode {k}")
             check_finite_result(Q.detach(), f"the planner's Q in episode {k}", "check the planner")
         Qs[..., k, :, :, :] = Q
-        s = torch.multinomial(mdp.rho0.reshape(-1, S), 1, generator=g).reshape(batch)
+        s = categorical_unchecked(mdp.rho0, g)
         states[..., k, 0] = s
         for h in range(H):
             q = torch.gather(Q[..., h, :, :], -2, s[..., None, None].expand(batch + (1, A))).squeeze(-2)
@@ -250,6 +250,6 @@ def run_ucbvi(mdp: EpisodicMDP, n_episodes: int, delta=0.1, generator=0, planner
                                               ).squeeze(-2).gather(-1, a[..., None]).squeeze(-1)
             p = mdp.P[..., h, :, :, :].gather(-3, s[..., None, None, None].expand(batch + (1, A, S))).squeeze(-3)
             p = p.gather(-2, a[..., None, None].expand(batch + (1, S))).squeeze(-2)
-            s = torch.multinomial(p.reshape(-1, S), 1, generator=g).reshape(batch)
+            s = categorical_unchecked(p, g)
             states[..., k, h + 1] = s
     return UCBVIRun(states, actions, rewards, Qs)

@@ -5,7 +5,7 @@ Imports ``icrl_lib.incontext`` (layouts and block tables) and sympy. Chapters 2 
 from .blocks import (as_matrix, block_index, block_layout, block_matrix, block_part, block_size, block_tokens,
                      check_dim, matrix_shape, render_block_matrices, render_blocks_sympy, symbolic_block_matrix,
                      symbolic_prompt)
-from .core import (block_lsa, block_lsa_query_output, check_size, collapse, is_zero_matrix, query_mask,
+from .core import (block_lsa, block_lsa_query_output, collapse, is_zero_matrix, query_mask,
                    symbol_matrix, symbol_vector, symbolic_lsa, token_second_moment)
 from .rl import (block_actor_critic_construction, block_actor_critic_tokens, block_sarsa_construction,
                  block_sarsa_tokens, block_td_construction, block_td_prompt, symbolic_actor_critic_construction,
@@ -15,7 +15,7 @@ from .rl import (block_actor_critic_construction, block_actor_critic_tokens, blo
 __all__ = [
     # core (chapter 2)
     "symbol_matrix", "symbol_vector", "symbolic_lsa", "query_mask", "block_lsa", "token_second_moment",
-    "block_lsa_query_output", "collapse", "is_zero_matrix", "check_size",
+    "block_lsa_query_output", "collapse", "is_zero_matrix",
     # generic builders on layouts and block tables
     "as_matrix", "matrix_shape", "check_dim", "symbolic_prompt", "symbolic_block_matrix", "render_blocks_sympy",
     "block_layout", "block_index", "block_size", "block_tokens", "block_matrix", "block_part",

@@ -22,14 +22,14 @@ import sympy as sp
 from sympy import BlockMatrix, Identity, MatrixExpr, ZeroMatrix, block_collapse
 
 __all__ = ["symbol_matrix", "symbol_vector", "symbolic_lsa", "query_mask", "block_lsa",
-           "token_second_moment", "block_lsa_query_output", "collapse", "is_zero_matrix", "check_size"]
+           "token_second_moment", "block_lsa_query_output", "collapse", "is_zero_matrix"]
 
 #: The most symbols an explicit matrix of :func:`symbol_matrix` / :func:`symbol_vector` may hold: the exact proofs
 #: use a few hundred; a million would take minutes and gigabytes before any proof starts.
 MAX_SYMBOLS = 100_000
 
 
-def check_size(n, name: str) -> int:
+def _check_size(n, name: str) -> int:
     """A concrete size: a Python integer >= 1 (``ValueError`` naming ``name`` otherwise). Chapter 2."""
     if not isinstance(name, str):
         raise ValueError(f"name must be the argument's name (a string); got {name!r}")
@@ -50,7 +50,7 @@ def check_symbolic_size(n, name: str):
     if isinstance(n, bool) or isinstance(n, float):
         raise ValueError(f"{name} must be an integer >= 1 or a sympy expression; got {n!r}")
     if isinstance(n, int):
-        return sp.Integer(check_size(n, name))
+        return sp.Integer(_check_size(n, name))
     if not isinstance(n, sp.Expr):
         raise ValueError(f"{name} must be an integer >= 1 or a sympy expression; got {type(n).__name__}")
     if n.is_number and not (n.is_integer and n >= 1):
@@ -99,8 +99,8 @@ def symbol_matrix(name: str, rows: int, cols: int, **assumptions) -> sp.Matrix:
     """
     if not isinstance(name, str) or not name:
         raise ValueError(f"name must be a non-empty string; got {name!r}")
-    check_size(rows, "rows")
-    check_size(cols, "cols")
+    _check_size(rows, "rows")
+    _check_size(cols, "cols")
     _check_count(rows * cols, "rows x cols")
     assumptions = {"real": True, **assumptions}
     return sp.Matrix(rows, cols, lambda i, j: sp.Symbol(f"{name}_{{{i + 1},{j + 1}}}", **assumptions))
@@ -110,7 +110,7 @@ def symbol_vector(name: str, n: int, **assumptions) -> sp.Matrix:
     """An ``n x 1`` column of symbols ``name_1 .. name_n`` (default ``real=True``). Chapter 2."""
     if not isinstance(name, str) or not name:
         raise ValueError(f"name must be a non-empty string; got {name!r}")
-    check_size(n, "n")
+    _check_size(n, "n")
     _check_count(n, "n")
     assumptions = {"real": True, **assumptions}
     return sp.Matrix(n, 1, lambda i, _: sp.Symbol(f"{name}_{i + 1}", **assumptions))

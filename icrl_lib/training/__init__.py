@@ -15,7 +15,7 @@ from .td_pretraining import (TASKS_PER_DRAW, BoyanTasks, TDPretrainingConfig, TD
 from .teacher_mimicking import (TeacherMimickingConfig, TeacherMimickingResult, block_readout, init_parameters,
                                 mimicking_loss, train_teacher_mimicking)
 from .softmax_pretraining import (SoftmaxPretrainingConfig, SoftmaxPretrainingResult, SoftmaxTDTasks, block_metrics,
-                                  config_dict, construction_masks, construction_model, fit_construction,
+                                  construction_model, fit_construction,
                                   loss_gradient_norm, run_emergence, sample_softmax_td_tasks, softmax_td_loss,
                                   softmax_td_pretrain)
 
@@ -36,8 +36,8 @@ __all__ = [
     "effective_preconditioner", "lsa_regression_loss", "TrainResult", "train_regression_lsa",
     # softmax TD pretraining (chapter 8)
     "SoftmaxTDTasks", "SoftmaxPretrainingConfig", "SoftmaxPretrainingResult", "sample_softmax_td_tasks",
-    "construction_masks", "softmax_td_loss", "construction_model", "fit_construction", "block_metrics",
-    "softmax_td_pretrain", "config_dict", "loss_gradient_norm", "run_emergence",
+    "softmax_td_loss", "construction_model", "fit_construction", "block_metrics",
+    "softmax_td_pretrain", "loss_gradient_norm", "run_emergence",
 ]
 
 # Chapter 3's evaluation of TD pretraining: references, [W25]'s metrics, success over seeds.
@@ -50,33 +50,34 @@ __all__ += ["STEP_GRID", "SUCCESS_CRITERION", "EvaluationSet", "construction_val
             "expected_td_system", "expected_td_weights", "fitted_weights", "implicit_weights", "initial_model",
             "reference_weights", "td_pretraining_sweep", "td_similarity_metrics", "td_structure_success"]
 
-# Chapter 11: teacher mimicking of stacks, heads and random-feature blocks.
-from .beyond import (BEYOND_PARTS, StackMimickingConfig, StackMimickingResult, beyond_config,  # noqa: E402
-                     beyond_sweep, head_shares, init_stack, layer_recovery, plain_recovery, stack_loss,
-                     stack_prompts, train_stack_mimicking, SupervisedMDPConfig,
-                     supervised_mdp_experiment, supervised_mdp_sweep)
+# Chapter 11: teacher mimicking of stacks, heads and random-feature blocks; DPT-style pretraining on random MDPs.
+from .stack_mimicking import (BEYOND_PARTS, StackMimickingConfig, StackMimickingResult, beyond_config,  # noqa: E402
+                              beyond_sweep, head_shares, layer_recovery, plain_recovery, stack_loss,
+                              stack_prompts, train_stack_mimicking)
+from .mdp_pretraining import SupervisedMDPConfig, supervised_mdp_experiment, supervised_mdp_sweep  # noqa: E402
 
 __all__ += ["BEYOND_PARTS", "StackMimickingConfig", "StackMimickingResult", "beyond_config", "beyond_sweep",
-            "head_shares", "init_stack", "layer_recovery", "plain_recovery", "stack_loss", "stack_prompts",
+            "head_shares", "layer_recovery", "plain_recovery", "stack_loss", "stack_prompts",
             "train_stack_mimicking", "SupervisedMDPConfig", "supervised_mdp_experiment",
             "supervised_mdp_sweep"]
 
 # Supervised pretraining of a causal transformer on expert labels: AD and DPT (chapter 9).
-from .supervised import (DecisionTransformer, SupervisedResult, action_probabilities, bandit_token_dim,  # noqa: E402
-                         bandit_tokens, pretrain_supervised, supervised_loss, transformer_expert)
-from .supervised_data import (CLI_DEFAULTS, BanditDataset, BanditPretrainingConfig, DarkRoomConfig,  # noqa: E402
-                              all_histories, bandit_cli_config, bandit_experts, bandit_pretraining_experiment,
-                              beta_bernoulli_log_evidence, collect_bandit_data, darkroom_dataset, darkroom_experiment,
-                              darkroom_online, darkroom_token_dim, darkroom_tokens, distribution_ratio,
-                              distribution_ratio_curve, posterior_sampling, supervised_cli)
+from .supervised import (CausalTransformerPolicy, SupervisedResult, action_probabilities,  # noqa: E402
+                         bandit_token_dim, bandit_tokens, pretrain_supervised, supervised_loss, transformer_expert)
+from .bandit_pretraining import (CLI_DEFAULTS, BanditDataset, BanditPretrainingConfig,  # noqa: E402
+                                 bandit_cli_config, bandit_experts, bandit_pretraining_experiment,
+                                 collect_bandit_data, posterior_sampling)
+from .distribution_ratio import (all_histories, beta_bernoulli_log_evidence, distribution_ratio,  # noqa: E402
+                                 distribution_ratio_curve)
+from .darkroom_pretraining import (DarkRoomConfig, darkroom_dataset, darkroom_experiment, darkroom_online,  # noqa: E402
+                                   darkroom_token_dim, darkroom_tokens)
 
-__all__ += ["DecisionTransformer", "SupervisedResult", "action_probabilities", "bandit_token_dim", "bandit_tokens",
-            "pretrain_supervised", "supervised_loss", "transformer_expert",
+__all__ += ["CausalTransformerPolicy", "SupervisedResult", "action_probabilities", "bandit_token_dim",
+            "bandit_tokens", "pretrain_supervised", "supervised_loss", "transformer_expert",
             "CLI_DEFAULTS", "BanditDataset", "BanditPretrainingConfig", "DarkRoomConfig", "all_histories",
             "bandit_cli_config", "bandit_experts", "bandit_pretraining_experiment", "beta_bernoulli_log_evidence",
             "collect_bandit_data", "darkroom_dataset", "darkroom_experiment", "darkroom_online", "darkroom_token_dim",
-            "darkroom_tokens", "distribution_ratio", "distribution_ratio_curve", "posterior_sampling",
-            "supervised_cli"]
+            "darkroom_tokens", "distribution_ratio", "distribution_ratio_curve", "posterior_sampling"]
 
 # Chapter 10: Algorithm Distillation of soft LinUCB against the constructed transformer.
 from .ad_linucb import ADLinUCBConfig, ad_linucb_experiment, policy_gap  # noqa: E402

@@ -3,7 +3,7 @@
 Our CPU-sized protocol for [LBM24]'s LinUCB experiment (their setting: d = 5, A = 10, T = 200, 100K trajectories, an
 8-layer GPT-2 with ReLU attention): linear bandits with ``d = 2``, ``A = 5``, ``T = 30``, ``w ~ U[0, 1]^d``, arms
 ``~ U[-1, 1]^d``, noise ``sigma``; context algorithm = expert = soft LinUCB (``alpha``, ``lam``, ``tau``); AD labels (the
-context actions); chapter 9's :class:`DecisionTransformer`. The evaluation runs the trained model, the expert, the
+context actions); chapter 9's :class:`CausalTransformerPolicy`. The evaluation runs the trained model, the expert, the
 constructed transformer (:func:`icrl_lib.incontext.linucb_construction`) and two baselines online on the same
 held-out tasks, and measures the policy gaps to the expert along the expert's own trajectories.
 """
@@ -21,9 +21,9 @@ from .._validation import (as_tensor, broadcast_batch, check_int, check_positive
 from ..incontext.linucb import (linucb_construction, linucb_default_momentum, linucb_forward, linucb_prompt,
                                 linucb_readout, transformer_linucb_expert)
 from ..rl import LinearBandit, empirical_greedy, linucb, mean_and_se, regret, run_bandit, soft_linucb
-from .supervised import (ATTENTIONS, DecisionTransformer, action_probabilities, bandit_token_dim, bandit_tokens,
+from .supervised import (ATTENTIONS, CausalTransformerPolicy, action_probabilities, bandit_token_dim, bandit_tokens,
                          pretrain_supervised, transformer_expert)
-from .supervised_data import collect_bandit_data
+from .bandit_pretraining import collect_bandit_data
 
 __all__ = ["ADLinUCBConfig", "ad_linucb_experiment", "policy_gap"]
 
@@ -116,7 +116,7 @@ def ad_linucb_experiment(cfg: ADLinUCBConfig, progress=False, log=None, device=N
     expert = soft_linucb(cfg.alpha, cfg.lam, cfg.tau)
     train = collect_bandit_data(LinearBandit.sample(cfg.n_train_tasks, cfg.d, cfg.n_arms, cfg.sigma, g), expert,
                                 cfg.horizon, g, labels="ad")
-    model = DecisionTransformer(bandit_token_dim(train.bandit), cfg.n_arms, cfg.n_layers, cfg.d_model, cfg.n_heads,
+    model = CausalTransformerPolicy(bandit_token_dim(train.bandit), cfg.n_arms, cfg.n_layers, cfg.d_model, cfg.n_heads,
                                 cfg.attention, max_len=cfg.horizon + 1, seed=cfg.seed)
     log(f"collected {cfg.n_train_tasks} trajectories in {time.process_time() - t0:.0f} s CPU")
     result = pretrain_supervised(model, train.tokens(), train.labels, cfg.n_steps, cfg.batch_size, cfg.lr,

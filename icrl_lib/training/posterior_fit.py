@@ -16,9 +16,10 @@ import torch
 
 from .._validation import check_int
 from ..rl import BernoulliBandit, beta_bernoulli_optimal_action_probs, uniform
-from .supervised import DecisionTransformer, action_probabilities, pretrain_supervised
-from .supervised_data import (all_histories, bandit_token_dim, bandit_tokens, beta_bernoulli_log_evidence,
-                              collect_bandit_data)
+from .supervised import CausalTransformerPolicy, action_probabilities, pretrain_supervised
+from .bandit_pretraining import collect_bandit_data
+from .distribution_ratio import all_histories, beta_bernoulli_log_evidence
+from .supervised import bandit_token_dim, bandit_tokens
 
 __all__ = ["HistoryTable", "exact_history_table", "history_from_counts", "history_index", "model_arm1_probs",
            "PosteriorFit", "posterior_fit", "train_bernoulli_dpt"]
@@ -80,7 +81,7 @@ def history_index(history) -> int:
     return idx
 
 
-def model_arm1_probs(model: DecisionTransformer, table: HistoryTable) -> list:
+def model_arm1_probs(model: CausalTransformerPolicy, table: HistoryTable) -> list:
     """The model's ``Alg_theta(a = 1 | D_t)`` (K_t,) on every history of ``table``, one tensor per ``t`` (chapter 9)."""
     if not isinstance(table, HistoryTable):
         raise ValueError(f"table must be a HistoryTable (exact_history_table); got {type(table).__name__}")
@@ -125,7 +126,7 @@ def posterior_fit(table: HistoryTable, fit) -> PosteriorFit:
     return PosteriorFit(sum(kl_t) / T, kl_t, worst, math.sqrt(sum(h2_t) / T), max(real_t))
 
 
-def train_bernoulli_dpt(n_tasks: int, horizon: int, data_seed: int, seed: int = 0) -> DecisionTransformer:
+def train_bernoulli_dpt(n_tasks: int, horizon: int, data_seed: int, seed: int = 0) -> CausalTransformerPolicy:
     """DPT on the two-armed Bernoulli bandit with the uniform context algorithm (chapter 9, sections 2-3):
     ``n_tasks`` trajectories of ``horizon`` rounds drawn from ``data_seed``, a 2-layer model of width 16 with 2
     heads (seed ``seed``), 500 Adam steps of batch 512 at learning rate 3e-3."""
@@ -135,7 +136,7 @@ def train_bernoulli_dpt(n_tasks: int, horizon: int, data_seed: int, seed: int = 
     seed = check_int(seed, "seed", minimum=0)
     g = torch.Generator().manual_seed(data_seed)
     data = collect_bandit_data(BernoulliBandit.sample(n, 2, g), uniform(), T, g, labels="dpt")
-    model = DecisionTransformer(bandit_token_dim(data.bandit), 2, n_layers=2, d_model=16, n_heads=2,
+    model = CausalTransformerPolicy(bandit_token_dim(data.bandit), 2, n_layers=2, d_model=16, n_heads=2,
                                 max_len=T + 1, seed=seed)
     pretrain_supervised(model, data.tokens(), data.labels, n_steps=500, batch_size=512, lr=3e-3, seed=seed)
     return model

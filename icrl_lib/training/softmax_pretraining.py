@@ -28,8 +28,8 @@ from ._checks import check_bool, check_float_dtype, check_seeds
 from .fit import OptimiserConfig, fit
 
 __all__ = ["SoftmaxTDTasks", "SoftmaxPretrainingConfig", "SoftmaxPretrainingResult", "sample_softmax_td_tasks",
-           "construction_masks", "softmax_td_loss", "construction_model", "fit_construction", "block_metrics",
-           "softmax_td_pretrain", "config_dict", "loss_gradient_norm",
+           "softmax_td_loss", "construction_model", "fit_construction", "block_metrics",
+           "softmax_td_pretrain", "loss_gradient_norm",
            "run_emergence"]
 
 
@@ -98,7 +98,7 @@ def sample_softmax_td_tasks(batch_size: int, n_states: int, d: int, n: int, gamm
     return SoftmaxTDTasks(Z.to(dtype), rewards.to(dtype), v_true.to(dtype), g)
 
 
-def construction_masks(d: int, dtype: torch.dtype = torch.float32) -> dict:
+def _construction_masks(d: int, dtype: torch.dtype = torch.float32) -> dict:
     """``{"A": (D, D), "V": (D, D)}`` 0/1 masks of the blocks the one-head construction uses (chapter 8)."""
     rows = softmax_td_rows(d)
     dtype = check_float_dtype(dtype)
@@ -151,7 +151,7 @@ def _check_model_tasks(model, tasks) -> None:
 def construction_model(d: int, n_layers: int, gamma: float, alpha: float, beta: float = 1.0, masked: bool = True,
                        dtype: torch.dtype = torch.float32) -> SoftmaxTransformer:
     """A trainable transformer placed at the construction with ``A = beta diag(I_d, 0)`` and step ``alpha``
-    (chapter 8). ``masked`` applies :func:`construction_masks`."""
+    (chapter 8). ``masked`` applies :func:`_construction_masks`."""
     check_int(d, "d")
     check_int(n_layers, "n_layers")
     check_gamma(gamma)
@@ -162,7 +162,7 @@ def construction_model(d: int, n_layers: int, gamma: float, alpha: float, beta: 
     con = softmax_td_construction(d, gamma, alpha, dtype=dtype)
     (A, V), = con.heads
     model = SoftmaxTransformer(d + 3, n_layers, shift=con.shift, init_scale=0.0, dtype=dtype,
-                               param_masks=construction_masks(d, dtype) if masked else None)
+                               param_masks=_construction_masks(d, dtype) if masked else None)
     with torch.no_grad():
         model.A[0, 0] = beta * A
         model.V[0, 0] = V
@@ -222,7 +222,7 @@ def block_metrics(model: SoftmaxTransformer, layer: int = 0) -> dict:
     d = model.dim - 3
     con = softmax_td_construction(d, 0.5, 1.0)
     (A0, V0), = con.heads
-    masks = construction_masks(d, torch.float64)
+    masks = _construction_masks(d, torch.float64)
 
     def cos(a, b):
         return float((a * b).sum() / (a.norm() * b.norm()).clamp_min(1e-300))
@@ -248,7 +248,7 @@ def softmax_td_pretrain(config: SoftmaxPretrainingConfig = SoftmaxPretrainingCon
     gen = torch.Generator().manual_seed(check_int(c.seed, "seed", 0))
     rows = softmax_td_rows(c.d)
     model = SoftmaxTransformer(c.d + 3, c.n_layers, shift=(rows["cur"], rows["tgt"], c.gamma),
-                               param_masks=construction_masks(c.d) if c.masked else None,
+                               param_masks=_construction_masks(c.d) if c.masked else None,
                                init_scale=c.init_scale, generator=gen)
     check_int(c.n_steps, "n_steps")
 
@@ -261,7 +261,7 @@ def softmax_td_pretrain(config: SoftmaxPretrainingConfig = SoftmaxPretrainingCon
     return SoftmaxPretrainingResult(model, losses, c)
 
 
-def config_dict(config: SoftmaxPretrainingConfig) -> dict:
+def _config_dict(config: SoftmaxPretrainingConfig) -> dict:
     """The config as a plain dict (for JSON; chapter 8)."""
     _check_config(config)
     return asdict(config)
@@ -306,12 +306,12 @@ def run_emergence(seeds, config: SoftmaxPretrainingConfig = SoftmaxPretrainingCo
     c = config
     ev = sample_softmax_td_tasks(n_eval, c.n_states, c.d, c.n, c.gamma, eval_gen)
     beta, alpha, con_loss = fit_construction(ev, c.n_layers)
-    out = {"config": config_dict(c), "n_eval": n_eval, "success_cos": success_cos, "seeds": seeds}
+    out = {"config": _config_dict(c), "n_eval": n_eval, "success_cos": success_cos, "seeds": seeds}
     con = {}
     for masked in (True, False):
         m = construction_model(c.d, c.n_layers, c.gamma, alpha, beta, masked=masked)
         init = SoftmaxTransformer(c.d + 3, c.n_layers, shift=m.shift, init_scale=c.init_scale,
-                                  param_masks=construction_masks(c.d) if masked else None,
+                                  param_masks=_construction_masks(c.d) if masked else None,
                                   generator=torch.Generator().manual_seed(seeds[0]))
         con["masked" if masked else "unmasked"] = {"grad_norm": loss_gradient_norm(m, ev),
                                                    "grad_norm_init": loss_gradient_norm(init, ev)}

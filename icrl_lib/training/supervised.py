@@ -1,6 +1,6 @@
 """Supervised pretraining of a small causal transformer on expert labels: AD and DPT ([LBM24], chapter 9).
 
-The model (:class:`DecisionTransformer`) reads a sequence of tokens and predicts an action distribution at
+The model (:class:`CausalTransformerPolicy`) reads a sequence of tokens and predicts an action distribution at
 every position; position ``t`` sees tokens ``0..t`` only. Our token layout (stated in chapter 9):
 
 - token 0 is the *query* token: a start flag, plus the per-task context (the arm set of a linear bandit) or,
@@ -29,11 +29,11 @@ from torch import nn
 from .._validation import as_generator, as_tensor, check_indices, check_int, check_positive, check_real
 from ..attention import relu_attention_unchecked
 from ..rl.bandits import check_bandit
-from ..rl import BernoulliBandit, GaussianBandit, LinearBandit
+from ..rl import LinearBandit
 from ._checks import check_bool
 from .fit import OptimiserConfig, fit, resolve_device
 
-__all__ = ["DecisionTransformer", "bandit_tokens", "bandit_token_dim", "supervised_loss", "SupervisedResult",
+__all__ = ["CausalTransformerPolicy", "bandit_tokens", "bandit_token_dim", "supervised_loss", "SupervisedResult",
            "pretrain_supervised", "transformer_expert", "action_probabilities"]
 
 ATTENTIONS = ("softmax", "relu")
@@ -84,8 +84,11 @@ class _Block(nn.Module):
         return x + self.mlp(self.norm2(x))
 
 
-class DecisionTransformer(nn.Module):
+class CausalTransformerPolicy(nn.Module):
     """A small causal transformer that maps a token sequence to action logits at every position (chapter 9).
+
+    The in-context policy ``Alg_theta(. | D_t)`` of [LBM24]'s supervised pretraining (AD and DPT train it on
+    expert labels). It is not a Decision Transformer: it conditions on no return-to-go.
 
     Args:
         token_dim: size of one token (:func:`bandit_token_dim`, or :func:`icrl_lib.training.darkroom_token_dim`).
@@ -149,9 +152,9 @@ def bandit_token_dim(bandit) -> int:
 
 
 def check_model(model) -> None:
-    """A :class:`DecisionTransformer` (chapter 9), else ``ValueError`` naming ``model``."""
-    if not isinstance(model, DecisionTransformer):
-        raise ValueError(f"model must be a DecisionTransformer; got {type(model).__name__}")
+    """A :class:`CausalTransformerPolicy` (chapter 9), else ``ValueError`` naming ``model``."""
+    if not isinstance(model, CausalTransformerPolicy):
+        raise ValueError(f"model must be a CausalTransformerPolicy; got {type(model).__name__}")
 
 
 def _has_arm_set(bandit) -> bool:
@@ -186,7 +189,7 @@ def bandit_tokens(bandit, actions, rewards) -> torch.Tensor:
     return tok
 
 
-def supervised_loss(model: DecisionTransformer, tokens: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+def supervised_loss(model: CausalTransformerPolicy, tokens: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
     """Mean cross-entropy of ``labels`` (B, T) at the ``T`` positions of ``tokens[:, :T]`` (chapter 9).
 
     ``tokens`` has ``T + 1`` (a whole trajectory: the last round is never context) or ``T`` positions; the
@@ -226,11 +229,11 @@ def _loss(model, tokens, labels) -> torch.Tensor:
 @dataclass
 class SupervisedResult:
     """A trained model and its loss history (steps, training loss averaged over ``log_every`` steps; chapter 9)."""
-    model: DecisionTransformer
+    model: CausalTransformerPolicy
     history: dict = field(default_factory=dict)
 
 
-def pretrain_supervised(model: DecisionTransformer, tokens, labels, n_steps: int = 1000, batch_size: int = 256,
+def pretrain_supervised(model: CausalTransformerPolicy, tokens, labels, n_steps: int = 1000, batch_size: int = 256,
                         lr: float = 1e-3, seed: int = 0, log_every: int = 100,
                         progress: Callable[[int, float], None] | bool | None = None,
                         final_lr_fraction: float = 0.1, device=None) -> SupervisedResult:
@@ -280,7 +283,7 @@ def pretrain_supervised(model: DecisionTransformer, tokens, labels, n_steps: int
 
 
 @torch.no_grad()
-def action_probabilities(model: DecisionTransformer, tokens) -> torch.Tensor:
+def action_probabilities(model: CausalTransformerPolicy, tokens) -> torch.Tensor:
     """The model's action distributions (B, N, A) at every position of ``tokens`` (B, N, token_dim), float64
     (chapter 9): entry ``[:, t]`` is the model's ``Alg_theta(. | D_t)``."""
     check_model(model)
@@ -289,7 +292,7 @@ def action_probabilities(model: DecisionTransformer, tokens) -> torch.Tensor:
     return torch.softmax(model(tokens).double(), -1)
 
 
-def transformer_expert(model: DecisionTransformer, greedy: bool = False, tokens_fn=bandit_tokens):
+def transformer_expert(model: CausalTransformerPolicy, greedy: bool = False, tokens_fn=bandit_tokens):
     """The trained model as an expert of :mod:`icrl_lib.rl.experts` (chapter 9).
 
     Returns ``expert(bandit, actions (B, t), rewards (B, t), generator) -> probs (B, A)``: the model's

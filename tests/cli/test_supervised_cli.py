@@ -60,16 +60,16 @@ def test_dpt_bandit_alpha_option(tmp_path):
 
 def test_dpt_darkroom_runs(tmp_path, monkeypatch):
     from icrl_lib import training
-    from icrl_lib.training import supervised_data
+    from icrl_lib.training import darkroom_pretraining
 
     @dataclasses.dataclass
-    class Tiny(supervised_data.DarkRoomConfig):  # a config class, so the experiment's type check still holds
+    class Tiny(darkroom_pretraining.DarkRoomConfig):  # a config class, so the experiment's type check still holds
         n_contexts: int = 4
         context_len: int = 6
         n_episodes: int = 2
         n_repeats: int = 1
 
-    monkeypatch.setattr(supervised_data, "DarkRoomConfig", Tiny)
+    monkeypatch.setattr(darkroom_pretraining, "DarkRoomConfig", Tiny)
     monkeypatch.setattr(training, "DarkRoomConfig", Tiny)     # the registry builds it from icrl_lib.training
     f = tmp_path / "dark.json"
     assert main(["dpt-darkroom", "--steps", "2", "--quiet", "--json", str(f)]) == 0

@@ -24,10 +24,6 @@ def _one_condition():
 
 
 CASES = [
-    Case("with_rewards", "type", lambda: ic.with_rewards("mdps", 1.0, 0.0), "mdps"),
-    Case("with_rewards", "nonfinite", lambda: ic.with_rewards(MDPS, float("nan"), 0.0), "scale"),
-    Case("with_rewards", "legit", lambda: ic.with_rewards(MDPS, 2.0, 1.0), None,
-         check=lambda m: torch.allclose(m.r, 2 * MDPS.r + 1) and torch.equal(m.P, MDPS.P), note="affine"),
     Case("shift_conditions", "type", lambda: ic.shift_conditions("sarsa"), "dist"),
     Case("shift_conditions", "legit", lambda: ic.shift_conditions(DIST), None,
          check=lambda c: len(c) == 14 and c["gamma 0.5"][0].gamma == 0.5, note="fourteen"),

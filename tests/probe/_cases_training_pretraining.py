@@ -11,7 +11,7 @@ TABLE = lib.exact_history_table(2)
 
 
 def _untrained():
-    return lib.DecisionTransformer(4, 2, n_layers=1, d_model=8, n_heads=1, max_len=3, seed=0)
+    return lib.CausalTransformerPolicy(4, 2, n_layers=1, d_model=8, n_heads=1, max_len=3, seed=0)
 
 
 CASES = [

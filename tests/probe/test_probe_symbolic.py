@@ -64,11 +64,6 @@ def _zero(e):
 
 CASES = [
     # ---------------------------------------------------------------- core
-    Case("check_size", "range", lambda: lib.check_size(0, "rows"), "rows"),
-    Case("check_size", "type", lambda: lib.check_size(2.0, "rows"), "rows"),
-    Case("check_size", "type", lambda: lib.check_size(True, "rows"), "rows"),
-    Case("check_size", "type", lambda: lib.check_size(sp.Integer(2), 3), "name"),
-    Case("check_size", "legit", lambda: lib.check_size(3, "rows"), None, check=lambda r: r == 3),
     Case("symbol_matrix", "type", lambda: lib.symbol_matrix(1, 2, 2), "name"),
     Case("symbol_matrix", "empty", lambda: lib.symbol_matrix("", 2, 2), "name"),
     Case("symbol_matrix", "range", lambda: lib.symbol_matrix("P", 0, 2), "rows"),

@@ -141,7 +141,7 @@ def _linb():
 
 def _dt(token_dim=None, n_actions=2):
     token_dim = token_dim or lib.bandit_token_dim(_bern())
-    return lib.DecisionTransformer(token_dim, n_actions, n_layers=1, d_model=4, n_heads=1, max_len=8)
+    return lib.CausalTransformerPolicy(token_dim, n_actions, n_layers=1, d_model=4, n_heads=1, max_len=8)
 
 
 def _btok():
@@ -656,11 +656,6 @@ CASES += [
     Case("sample_softmax_td_tasks", "dtype",
          lambda: lib.sample_softmax_td_tasks(2, 3, 1, 2, 0.8, 0, dtype=torch.int64), "dtype"),
     Case("sample_softmax_td_tasks", "legit", lambda: _sm_tasks(), None, check=lambda t: t.Z.shape == (2, 4, 3)),
-    Case("construction_masks", "range", lambda: lib.construction_masks(0), "d"),
-    Case("construction_masks", "type", lambda: lib.construction_masks(1.5), "d"),
-    Case("construction_masks", "dtype", lambda: lib.construction_masks(2, dtype="float32"), "dtype"),
-    Case("construction_masks", "legit", lambda: lib.construction_masks(2), None,
-         check=lambda m: float(m["A"].sum()) == 4 and float(m["V"].sum()) == 3),
     Case("softmax_td_loss", "type", lambda: lib.softmax_td_loss("model", _sm_tasks()), "model"),
     Case("softmax_td_loss", "type", lambda: lib.softmax_td_loss(_sm_model(), (1, 2)), "tasks"),
     Case("softmax_td_loss", "shape", lambda: lib.softmax_td_loss(lib.construction_model(2, 1, 0.8, 0.5), _sm_tasks()),
@@ -694,8 +689,6 @@ CASES += [
     Case("softmax_td_pretrain", "overflow", lambda: lib.softmax_td_pretrain(_sm_cfg(lr=1e30, n_steps=4)), "lr"),
     Case("softmax_td_pretrain", "legit", lambda: lib.softmax_td_pretrain(_sm_cfg()), None,
          check=lambda r: r.losses.shape == (1,) and bool(torch.isfinite(r.losses).all())),
-    Case("config_dict", "type", lambda: lib.config_dict("config"), "config"),
-    Case("config_dict", "legit", lambda: lib.config_dict(_sm_cfg()), None, check=lambda d: d["n_steps"] == 1),
     Case("loss_gradient_norm", "type", lambda: lib.loss_gradient_norm(None, _sm_tasks()), "model"),
     Case("loss_gradient_norm", "type", lambda: lib.loss_gradient_norm(_sm_model(), "tasks"), "tasks"),
     Case("loss_gradient_norm", "legit", lambda: lib.loss_gradient_norm(_sm_model(), _sm_tasks()), None,
@@ -712,13 +705,6 @@ CASES += [
 # ------------------------------------------------------------------------------------------ beyond (ch 11)
 
 CASES += [
-    Case("init_stack", "range", lambda: lib.init_stack(0, 1, 3, 0.1, 0), "n_layers"),
-    Case("init_stack", "range", lambda: lib.init_stack(1, 0, 3, 0.1, 0), "n_heads"),
-    Case("init_stack", "range", lambda: lib.init_stack(1, 1, 0, 0.1, 0), "dim"),
-    Case("init_stack", "range", lambda: lib.init_stack(1, 1, 3, -0.1, 0), "scale"),
-    Case("init_stack", "type", lambda: lib.init_stack(1, 1, 3, 0.1, "g"), "generator"),
-    Case("init_stack", "legit", lambda: lib.init_stack(2, 3, 4, 0.1, torch.Generator()), None,
-         check=lambda r: r[0].shape == (2, 3, 4, 4)),
     Case("stack_prompts", "type", lambda: lib.stack_prompts("cfg", 2, 0), "config"),
     Case("stack_prompts", "range", lambda: lib.stack_prompts(_stack_cfg(), 0, 0), "n_prompts"),
     Case("stack_prompts", "type", lambda: lib.stack_prompts(_stack_cfg(), 2, "g"), "generator"),
@@ -802,20 +788,20 @@ CASES += [
 # ------------------------------------------------------------------------------------------ supervised (ch 9)
 
 CASES += [
-    Case("DecisionTransformer", "range", lambda: lib.DecisionTransformer(0, 2), "token_dim"),
-    Case("DecisionTransformer", "range", lambda: lib.DecisionTransformer(3, 1), "n_actions"),
-    Case("DecisionTransformer", "range", lambda: lib.DecisionTransformer(3, 2, attention="linear"), "attention"),
-    Case("DecisionTransformer", "range", lambda: lib.DecisionTransformer(3, 2, d_model=5, n_heads=2), "d_model"),
-    Case("DecisionTransformer", "range", lambda: lib.DecisionTransformer(3, 2, seed=-1), "seed"),
-    Case("DecisionTransformer", "range", lambda: lib.DecisionTransformer(3, 2, max_len=0), "max_len"),
-    Case("DecisionTransformer", "shape", lambda: _dt()(torch.zeros(2, 3, 2)), "tokens"),
-    Case("DecisionTransformer", "range", lambda: _dt()(torch.zeros(2, 9, 4)), "tokens"),
-    Case("DecisionTransformer", "nonfinite", lambda: _dt()(torch.full((2, 3, 4), NAN)), "tokens"),
-    Case("DecisionTransformer", "type", lambda: _dt()([[["a"] * 4]]), "tokens"),
-    Case("DecisionTransformer", "legit", lambda: _dt()(np.zeros((2, 3, 4))), None,
+    Case("CausalTransformerPolicy", "range", lambda: lib.CausalTransformerPolicy(0, 2), "token_dim"),
+    Case("CausalTransformerPolicy", "range", lambda: lib.CausalTransformerPolicy(3, 1), "n_actions"),
+    Case("CausalTransformerPolicy", "range", lambda: lib.CausalTransformerPolicy(3, 2, attention="linear"), "attention"),
+    Case("CausalTransformerPolicy", "range", lambda: lib.CausalTransformerPolicy(3, 2, d_model=5, n_heads=2), "d_model"),
+    Case("CausalTransformerPolicy", "range", lambda: lib.CausalTransformerPolicy(3, 2, seed=-1), "seed"),
+    Case("CausalTransformerPolicy", "range", lambda: lib.CausalTransformerPolicy(3, 2, max_len=0), "max_len"),
+    Case("CausalTransformerPolicy", "shape", lambda: _dt()(torch.zeros(2, 3, 2)), "tokens"),
+    Case("CausalTransformerPolicy", "range", lambda: _dt()(torch.zeros(2, 9, 4)), "tokens"),
+    Case("CausalTransformerPolicy", "nonfinite", lambda: _dt()(torch.full((2, 3, 4), NAN)), "tokens"),
+    Case("CausalTransformerPolicy", "type", lambda: _dt()([[["a"] * 4]]), "tokens"),
+    Case("CausalTransformerPolicy", "legit", lambda: _dt()(np.zeros((2, 3, 4))), None,
          check=lambda r: r.shape == (2, 3, 2), note="numpy tokens"),
-    Case("DecisionTransformer", "empty", lambda: _dt()(torch.zeros(2, 0, 4)), "tokens"),
-    Case("DecisionTransformer", "legit", lambda: _dt()(torch.zeros(2, 3, 4)), None,
+    Case("CausalTransformerPolicy", "empty", lambda: _dt()(torch.zeros(2, 0, 4)), "tokens"),
+    Case("CausalTransformerPolicy", "legit", lambda: _dt()(torch.zeros(2, 3, 4)), None,
          check=lambda r: r.shape == (2, 3, 2)),
     Case("bandit_token_dim", "type", lambda: lib.bandit_token_dim("bandit"), "bandit"),
     Case("bandit_token_dim", "legit", lambda: (lib.bandit_token_dim(_bern()), lib.bandit_token_dim(_linb())), None,
@@ -949,10 +935,6 @@ CASES += [
          check=lambda c: c.horizon == 10 and all(n < 10 for n in c.offline_sizes)),
     Case("bandit_cli_config", "legit", lambda: lib.bandit_cli_config("ad-bandit", seed=None), None,
          check=lambda c: c.labels == "ad" and c.seed == 0, note="ad-bandit"),
-    Case("supervised_cli", "range", lambda: lib.supervised_cli("dqn", {}), "name"),
-    Case("supervised_cli", "type", lambda: lib.supervised_cli("dpt-bandit", "options"), "options"),
-    Case("supervised_cli", "range", lambda: lib.supervised_cli("dpt-bandit", {"steps": 0}), "n_steps"),
-    Case("supervised_cli", "range", lambda: lib.supervised_cli("dpt-darkroom", {"encoding": "rgb"}), "encoding"),
     Case("bandit_experts", "type", lambda: lib.bandit_experts("cfg"), "cfg"),
     Case("bandit_experts", "legit", lambda: lib.bandit_experts(lib.BanditPretrainingConfig()), None,
          check=lambda e: set(e) == {"ts", "ucb", "emp", "context"}),

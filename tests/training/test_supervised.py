@@ -10,7 +10,7 @@ import torch
 from icrl_lib.attention import relu_attention
 from icrl_lib.rl import (BernoulliBandit, DarkRoom, GaussianBandit, LinearBandit, beta_bernoulli_optimal_action_probs,
                          darkroom_goal_split, mean_and_se, run_bandit, ucb, uniform)
-from icrl_lib.training import (BanditPretrainingConfig, DecisionTransformer, action_probabilities, all_histories,
+from icrl_lib.training import (BanditPretrainingConfig, CausalTransformerPolicy, action_probabilities, all_histories,
                                bandit_cli_config, bandit_token_dim, bandit_tokens, beta_bernoulli_log_evidence,
                                collect_bandit_data, darkroom_dataset, darkroom_online, darkroom_token_dim,
                                darkroom_tokens, distribution_ratio, posterior_sampling,
@@ -21,7 +21,7 @@ F64 = torch.float64
 
 @pytest.mark.parametrize("attention", ["softmax", "relu"])
 def test_causal_mask_a_later_token_never_changes_an_earlier_prediction(attention):
-    model = DecisionTransformer(6, 3, n_layers=2, d_model=8, n_heads=2, attention=attention, max_len=12, seed=1)
+    model = CausalTransformerPolicy(6, 3, n_layers=2, d_model=8, n_heads=2, attention=attention, max_len=12, seed=1)
     g = torch.Generator().manual_seed(0)
     tok = torch.randn(4, 10, 6, generator=g)
     base = model(tok)
@@ -34,7 +34,7 @@ def test_causal_mask_a_later_token_never_changes_an_earlier_prediction(attention
 
 
 def test_relu_attention_layer_is_the_lbm24_layer():
-    model = DecisionTransformer(5, 2, n_layers=1, d_model=8, n_heads=2, attention="relu", max_len=None, seed=0)
+    model = CausalTransformerPolicy(5, 2, n_layers=1, d_model=8, n_heads=2, attention="relu", max_len=None, seed=0)
     layer = model.blocks[0].attn
     x = torch.randn(3, 7, 8, generator=torch.Generator().manual_seed(2))
     H = x.transpose(-1, -2)
@@ -46,9 +46,9 @@ def test_initialisation_is_seeded_and_leaves_the_global_rng_alone():
     torch.manual_seed(5)
     before = torch.rand(3)
     torch.manual_seed(5)
-    a = DecisionTransformer(4, 2, seed=3)
+    a = CausalTransformerPolicy(4, 2, seed=3)
     after = torch.rand(3)
-    b = DecisionTransformer(4, 2, seed=3)
+    b = CausalTransformerPolicy(4, 2, seed=3)
     assert torch.equal(before, after)
     assert all(torch.equal(p, q) for p, q in zip(a.parameters(), b.parameters()))
 
@@ -75,7 +75,7 @@ def test_bandit_tokens_layout():
 
 
 def test_loss_is_the_cross_entropy_at_every_position_including_the_empty_prefix():
-    model = DecisionTransformer(5, 3, n_layers=1, d_model=8, max_len=6, seed=0)
+    model = CausalTransformerPolicy(5, 3, n_layers=1, d_model=8, max_len=6, seed=0)
     tok = torch.randn(2, 5, 5, generator=torch.Generator().manual_seed(0))
     labels = torch.tensor([[0, 1, 2, 0], [2, 2, 1, 0]])
     logp = torch.log_softmax(model(tok[:, :4]), -1)
@@ -101,7 +101,7 @@ def test_collect_labels_ad_and_dpt():
 def test_pretraining_lowers_the_loss_and_the_model_deploys_as_an_expert():
     g = torch.Generator().manual_seed(0)
     data = collect_bandit_data(BernoulliBandit.sample(512, 2, g), uniform(), 4, g, labels="dpt")
-    model = DecisionTransformer(bandit_token_dim(data.bandit), 2, n_layers=1, d_model=16, max_len=6, seed=0)
+    model = CausalTransformerPolicy(bandit_token_dim(data.bandit), 2, n_layers=1, d_model=16, max_len=6, seed=0)
     res = pretrain_supervised(model, data.tokens(), data.labels, n_steps=60, batch_size=128, lr=3e-3, log_every=20)
     assert res.history["step"] == [20, 40, 60] and res.history["loss"][-1] < res.history["loss"][0]
     test = BernoulliBandit.sample(8, 2, g)
@@ -115,7 +115,7 @@ def test_pretraining_lowers_the_loss_and_the_model_deploys_as_an_expert():
 
 
 def test_pretraining_rejects_bad_input():
-    model = DecisionTransformer(5, 2, n_layers=1, d_model=8, max_len=4)
+    model = CausalTransformerPolicy(5, 2, n_layers=1, d_model=8, max_len=4)
     with pytest.raises(ValueError, match="labels"):
         pretrain_supervised(model, torch.zeros(3, 4, 5), torch.full((3, 3), 2), n_steps=1)
     with pytest.raises(ValueError, match="tokens"):
@@ -127,11 +127,11 @@ def test_pretraining_rejects_bad_input():
     with pytest.raises(ValueError, match="tokens"):
         model(torch.zeros(1, 3, 4))
     with pytest.raises(ValueError, match="attention"):
-        DecisionTransformer(5, 2, attention="linear")
+        CausalTransformerPolicy(5, 2, attention="linear")
     with pytest.raises(ValueError, match="d_model"):
-        DecisionTransformer(5, 2, d_model=9, n_heads=2)
+        CausalTransformerPolicy(5, 2, d_model=9, n_heads=2)
     with pytest.raises(ValueError, match="n_actions"):
-        DecisionTransformer(5, 1)
+        CausalTransformerPolicy(5, 1)
 
 
 def test_the_dpt_label_averages_to_the_exact_posterior_monte_carlo():
@@ -285,6 +285,6 @@ def test_darkroom_tokens_dataset_and_online_deployment():
     assert torch.equal(labels[:, 0], room.select(torch.arange(2).repeat_interleave(3)).optimal_actions()[
         torch.arange(6), q])
     assert torch.equal(labels, labels[:, :1].expand(6, 7)) and goals.shape == (6,)
-    model = DecisionTransformer(darkroom_token_dim(room), 5, n_layers=1, d_model=8, max_len=7)
+    model = CausalTransformerPolicy(darkroom_token_dim(room), 5, n_layers=1, d_model=8, max_len=7)
     R = darkroom_online(model, room, 3, 6, 0)
     assert R.shape == (2, 3) and bool((R >= 0).all()) and bool((R <= 25).all())
