@@ -29,8 +29,8 @@ define need_chromium
   else echo "no Chromium at $(CHROMIUM): sudo apt-get install -y chromium, or make CHROMIUM=/path/to/chrome"; exit 1; fi; }
 endef
 
-.PHONY: venv book test unit nbval book-strict check-html check-figures check-lab check-pdf notebooks bench clean pdf \
-        student grade lab lab-env colab-cell reader
+.PHONY: venv book test unit nbval book-strict check-html check-figures check-lab check-pdf check-a11y notebooks \
+        bench clean pdf student grade lab lab-env colab-cell reader newest
 
 $(STAMP): requirements.txt pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -45,12 +45,13 @@ book: $(STAMP)
 	@echo "Book built: _build/html/index.html"
 
 # Unit + property tests of icrl_lib and nbval on every chapter (under the portability check), then the
-# strict book build and the browser check of the built pages.
+# strict book build and the browser checks of the built pages (pages, finding aids, accessibility; figures),
+# two at a time.
 test: $(STAMP)
 	env $(PORTABILITY_ENV) $(BIN)/python -m pytest $(PYTEST_PAR) tests $(NOTEBOOKS) --nbval --nbval-current-env -q
 	$(MAKE) book-strict
-	$(MAKE) check-html
-	$(MAKE) check-figures
+	$(need_chromium)
+	$(MAKE) -j 2 check-html check-figures
 
 unit: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_PAR) tests -q
@@ -67,6 +68,8 @@ book-strict: $(STAMP)
 check-html: $(STAMP)
 	$(need_chromium)
 	$(BIN)/python scripts/check_html.py --chromium $(CHROMIUM) $(CHECK_HTML_OPTS)
+	$(BIN)/python scripts/check_finding_aids.py --html _build/html
+	$(BIN)/python scripts/check_a11y.py --chromium $(CHROMIUM) $(CHECK_A11Y_OPTS)
 
 # Every figure as the reader sees it in Chromium: crisp (>= 2 image px per CSS px), no text under 10 px,
 # data colours at >= 3:1 on white and on the dark-mode plate, distinguishable in colour-blind simulation.
@@ -79,6 +82,22 @@ check-figures: $(STAMP)
 pdf: $(STAMP)
 	$(need_chromium)
 	$(BIN)/python scripts/build_pdf.py --chromium $(CHROMIUM)
+	$(BIN)/python scripts/check_pdf.py _build/pdf/icrl-book.pdf
+
+# The PDF as a PDF viewer meets it: outline, every link inside the PDF (none to a local server), no empty frames.
+check-pdf: $(STAMP)
+	$(BIN)/python scripts/check_pdf.py $(CHECK_PDF_OPTS)
+
+# Accessibility audit of every built page: axe-core in headless Chromium, no serious or critical violation
+# (also run by check-html).
+check-a11y: $(STAMP)
+	$(need_chromium)
+	$(BIN)/python scripts/check_a11y.py --chromium $(CHROMIUM) $(CHECK_A11Y_OPTS)
+
+# Every notebook under the newest numpy, torch, sympy and matplotlib the index serves, asserts in force (slow;
+# not part of make test; .github/workflows/newest.yml runs it weekly).
+newest:
+	nice -n 19 $(PYTHON) scripts/check_newest.py --pip-opts="$(PIP_OPTS)" $(NEWEST_OPTS)
 
 # The student edition: the chapters without solutions (scaffold cells kept), in _build/student/ and
 # _build/student.zip, with requirements-student.txt (what the chapters need) and scripts/grade.py.

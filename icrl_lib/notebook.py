@@ -22,6 +22,7 @@ import json
 import math
 import os
 import random
+import textwrap
 import warnings
 
 import numpy as np
@@ -271,6 +272,10 @@ def load_result(name: str, show_command: bool = True) -> dict:
     data = json.loads(path.read_text())
     if show_command:
         record = data.get("provenance") if isinstance(data, dict) else None
-        made_by = " ".join(record["command"]) if record else "no provenance record"
-        print(f"{file}: {made_by}")
+        if record is None:
+            print(f"{file}: no provenance record")
+        else:  # wrapped to the book's code width, continued as in a shell
+            command = " ".join(w for w in record["command"] if w != "--quiet")
+            lines = textwrap.wrap(command, 80, break_long_words=False, break_on_hyphens=False)
+            print(f"{file}, made by:\n  " + " \\\n      ".join(lines))
     return data

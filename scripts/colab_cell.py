@@ -33,20 +33,66 @@ MARKER = "# Colab (or any Python without icrl_lib): fetch the book and install i
 TAGS = ["remove-cell"]
 CLONE_DIR = "icrl-book"
 
-TEMPLATE = '''{marker}
+# Shared by both cells: run a command quietly; on failure stop the notebook with one sentence.
+_COMMON = '''{marker}
 # In the book's own environment this cell does nothing and prints nothing.
 import importlib, importlib.util, os, subprocess, sys
 
 BOOK_REPOSITORY, BOOK_BRANCH = {url}, {branch}
+
+
+class BookNotFetched(RuntimeError):
+    def _render_traceback_(self):  # IPython prints this sentence instead of a traceback
+        return [str(self)]
+
+
+def run(*cmd, what):
+    env = dict(os.environ, GIT_TERMINAL_PROMPT="0")  # never ask for a password
+    try:
+        done = subprocess.run(list(cmd), env=env, capture_output=True, text=True)
+    except OSError:
+        done = None
+    if done is None or done.returncode != 0:
+        raise BookNotFetched(
+            f"Could not {{what}} from {{BOOK_REPOSITORY}} (branch {{BOOK_BRANCH}}): this "
+            "cell comes from repository.url in the book's _config.yml; see 'On Colab' "
+            "in the README section 'Reading the book'."
+        ) from None
+
+'''
+
+TEMPLATE = _COMMON + '''
 if importlib.util.find_spec("icrl_lib") is None:
     if not os.path.isdir("{clone}"):
         clone = ["git", "clone", "--quiet", "--depth", "1", "--branch", BOOK_BRANCH]
-        subprocess.run(clone + [BOOK_REPOSITORY, "{clone}"], check=True)
+        run(*clone, BOOK_REPOSITORY, "{clone}", what="clone the book")
     pip = [sys.executable, "-m", "pip", "install", "--quiet", "./{clone}"]
-    subprocess.run(pip, check=True)
+    run(*pip, what="install icrl_lib")
     importlib.invalidate_caches()
 if os.path.isdir("{clone}/book"):
     os.chdir("{clone}/book")  # the chapters read their data files relative to book/'''
+
+# The student edition's cell: the library and this chapter's data files only, never the chapters (the
+# solutions): a clone without any file (--filter=blob:none --no-checkout), then a checkout of the named
+# paths, which downloads only their files.
+STUDENT_CLONE_DIR = "icrl-lib"
+STUDENT_TEMPLATE = _COMMON + '''
+# The library and this chapter's data files only: the book's chapters are not fetched.
+FILES = {files}
+if importlib.util.find_spec("icrl_lib") is None:
+    if not os.path.isdir("{clone}"):
+        clone = ["git", "clone", "--quiet", "--depth", "1", "--filter=blob:none"]
+        clone += ["--no-checkout", "--branch", BOOK_BRANCH, BOOK_REPOSITORY, "{clone}"]
+        run(*clone, what="fetch icrl_lib")
+    checkout = ["git", "-C", "{clone}", "checkout", "--quiet", "HEAD", "--"]
+    run(*checkout, *FILES, what="fetch icrl_lib and this chapter's data files")
+    pip = [sys.executable, "-m", "pip", "install", "--quiet", "./{clone}"]
+    run(*pip, what="install icrl_lib")
+    importlib.invalidate_caches()
+if os.path.isdir("{clone}/book"):
+    os.chdir("{clone}/book")  # the chapter reads its data files relative to book/'''
+#: What the student cell fetches besides the chapter's data files (pip builds icrl_lib from these).
+LIBRARY_FILES = ("pyproject.toml", "README.md", "icrl_lib")
 
 
 class ConfigError(ValueError):
@@ -102,6 +148,51 @@ def cell_source(url: str, branch: str) -> str:
     # Python literals (repr), never pasted text: the cell runs on every reader's machine.
     return TEMPLATE.format(marker=MARKER, url=_literal(check_url(url)), branch=_literal(check_branch(branch)),
                            clone=CLONE_DIR)
+
+
+def student_cell_source(url: str, branch: str, data_files: list[str]) -> str:
+    """The student edition's cell: installs icrl_lib and fetches ``data_files`` (paths in the repository,
+    book/_static/results/...) without the chapters."""
+    for f in data_files:
+        if not DATA_FILE.match(f):
+            raise ConfigError(f"a chapter data file must be book/_static/results/NAME.json; got {f!r}")
+    files = [*LIBRARY_FILES, *sorted(set(data_files))]
+    listing = "[" + ", ".join(_literal(f) for f in files) + "]"
+    if len(f"FILES = {listing}") > 88:  # black's style: one item a line
+        listing = "[\n" + "".join(f"    {_literal(f)},\n" for f in files) + "]"
+    return STUDENT_TEMPLATE.format(marker=MARKER, url=_literal(check_url(url)),
+                                   branch=_literal(check_branch(branch)), clone=STUDENT_CLONE_DIR,
+                                   files=listing)
+
+
+DATA_FILE = re.compile(r"^book/_static/results/[A-Za-z0-9_.+-]+\.json$")
+RESULTS = ROOT / "book" / "_static" / "results"
+_LOAD = re.compile(r"""load_result\(\s*(f?)(["'])(.+?)\2""")
+_PARADIGM = re.compile(r"\bPARADIGM_RESULTS\b")
+
+
+def chapter_data_files(nb, results: Path = RESULTS, root: Path = ROOT) -> list[str]:
+    """The committed result files a chapter reads (repository paths): every ``load_result("NAME")``, every
+    ``load_result(f"...{x}...")`` as a pattern over the files in book/_static/results, every result name
+    written as a string in a code cell, and icrl_lib.training's PARADIGM_RESULTS when the chapter uses it."""
+    names = sorted(p.stem for p in results.glob("*.json"))
+    code = "\n".join(c.source for c in nb.cells if c.cell_type == "code")
+    found = set()
+    for m in _LOAD.finditer(code):
+        text = m.group(3).removesuffix(".json")
+        if m.group(1):
+            pattern = re.compile("^" + ".+".join(map(re.escape, re.split(r"\{[^{}]*\}", text))) + "$")
+            found |= {n for n in names if pattern.match(n)}
+        elif text in names:
+            found.add(text)
+    found |= {n for n in names if re.search(r"""["']""" + re.escape(n) + r"""(?:\.json)?["']""", code)}
+    if _PARADIGM.search(code):
+        paradigms = (root / "icrl_lib" / "training" / "paradigms.py")
+        if paradigms.exists():
+            m = re.search(r"PARADIGM_RESULTS\s*=\s*\(([^)]*)\)", paradigms.read_text())
+            if m:
+                found |= {n for n in re.findall(r"""["']([^"']+)["']""", m.group(1)) if n in names}
+    return [f"book/_static/results/{n}.json" for n in sorted(found)]
 
 
 def _literal(text: str) -> str:

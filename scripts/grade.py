@@ -47,6 +47,10 @@ ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b[@-Z\\-_]|[\x00-\x08\x0b-\x1f\x7
 EXERCISE = re.compile(r"^(?P<fence>`{3,}|:{3,})\s*\{exercise\}(?P<title>[^\n]*)\n(?P<options>(?:[ \t]*:[\w-]+:[^\n]*\n)*)",
                       re.M)
 LABEL = re.compile(r"^[ \t]*:label:[ \t]*(?P<label>\S+)", re.M)
+# The same exercise in a reader notebook (scripts/reader_notebooks.py: the student edition, Colab):
+# <a id="label"></a>, then a quote opening with **Exercise N.k** (title).
+READER_EXERCISE = re.compile(r'(?:<a id="(?P<label>[^"]+)"></a>\s*\n\s*)?^> \*\*Exercise [\d.]+\*\*'
+                             r'(?: \((?P<title>[^\n]*)\))?[ \t]*$', re.M)
 CHAPTER = re.compile(r"^(?P<n>\d+)_")
 
 
@@ -85,6 +89,8 @@ def exercises(nb) -> list[tuple[int, int, str, str]]:
         for m in EXERCISE.finditer(cell.source + "\n"):
             label = LABEL.search(m.group("options"))
             found.append((i, len(found) + 1, label.group("label") if label else "", plain(m.group("title"))))
+        for m in READER_EXERCISE.finditer(cell.source):
+            found.append((i, len(found) + 1, m.group("label") or "", plain(m.group("title") or "")))
     return found
 
 

@@ -2,7 +2,10 @@
 
 Usage: python scripts/student_edition.py [--out _build/student] [notebook.ipynb ...]
 
-For every chapter (book/NN_*.ipynb) it removes
+For every chapter (book/NN_*.ipynb) it writes a *reader notebook* (scripts/reader_notebooks.py: MyST
+directives and roles as plain Markdown, the book's macros expanded, so the chapter reads in any Jupyter
+and in Colab) whose Colab cell installs icrl_lib and fetches only that chapter's data files
+(scripts/colab_cell.py, ``student_cell_source``), after it removes
 - every ``{solution}`` directive block, and everything from a ``{solution-start}`` directive to its
   ``{solution-end}``, including the code cells in between (the solution cells),
 - every cell tagged ``solution``,
@@ -41,6 +44,10 @@ from pathlib import Path
 import nbformat
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import colab_cell  # noqa: E402
+import reader_notebooks  # noqa: E402
 SOLUTION_TAG = "solution"
 MARKER = ".icrl-student-edition"  # in every folder this script writes: the only folders it deletes
 MARKER_TEXT = "Written by scripts/student_edition.py; its next run into this folder deletes and rewrites it.\n"
@@ -75,7 +82,13 @@ It runs the notebook top to bottom and fails (naming the exercise) on a scaffold
 or on any cell that raises; `PASS` means it runs to the end. Whether your answer is right is read from
 what your cell prints and asserts.
 
-On Colab, upload a chapter and run it: its first cell installs `icrl_lib` from {url}.
+The notebooks are *reader notebooks*: theorems, exercises and references are plain Markdown (numbered
+as in the book, with links to the online book), so they read the same in JupyterLab, Jupyter Notebook,
+VS Code and Colab; no extension is needed.
+
+On Colab, upload a chapter and run it: its first cell installs `icrl_lib` from {url}
+and fetches the data files that chapter reads, nothing else (not the book's chapters). If that address
+cannot be reached, the cell says so in one sentence; ask your instructor for the book's address.
 The book itself, with the solutions: see your instructor.
 """
 
@@ -317,12 +330,29 @@ def build(tmp: Path, paths: list[Path], cfg: dict) -> int:
     book = tmp / "book"
     book.mkdir()
     failed = 0
+    # Numbers and links of the whole book (a student chapter says "Theorem 4.1" as the book does).
+    index = reader_notebooks.load_book(ROOT)
+    try:
+        url, branch = colab_cell.repository(ROOT / "_config.yml")
+    except colab_cell.ConfigError as e:
+        print(f"student_edition: {e}", file=sys.stderr)
+        return 1
     for path in paths:
         nb = nbformat.read(path, as_version=4)
         try:
             student, stats = strip_notebook(nb)
         except SolutionError as e:
             print(f"{path}: {e}", file=sys.stderr)
+            failed += 1
+            continue
+        # A reader notebook (plain Markdown, no MyST source) whose Colab cell fetches icrl_lib and this
+        # chapter's data files only, never the chapters with their solutions.
+        colab = colab_cell.student_cell_source(url, branch, colab_cell.chapter_data_files(
+            nb, ROOT / "book" / "_static" / "results", ROOT))
+        student = reader_notebooks.reader_notebook(student, index, f"book/{path.stem}", colab_source=colab)
+        left = reader_notebooks.leftover_myst(student)
+        if left:
+            print(f"{path}: MyST source left in the student notebook: {left[:3]}", file=sys.stderr)
             failed += 1
             continue
         nbformat.write(student, book / path.name)

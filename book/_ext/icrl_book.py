@@ -9,10 +9,17 @@
    of the same page if the paper is listed there, else the book's bibliography page.
 
 The labels live in ``LABELS`` below; a chapter that cites a new paper adds its key and label here.
+
+3. The reader fixes (issue 25): ``book/_static/reader/`` (icrl-reader.js and .css: working navigation toggles
+   on a phone and a desktop, a scroll cue on wide content, solution titles that open the solution, search
+   excerpts without TeX, no second search field), the favicon, numbers in table cells that do not break at
+   their minus sign, no raw ``:meth:`` role text from docstrings, and sphinx-thebe's inline script once
+   instead of twice (under Sphinx 7.4 it is added twice and the second ``const THEBE_JS_URL`` throws).
 """
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 from docutils import nodes
 from pybtex.plugin import register_plugin
@@ -137,7 +144,96 @@ def _tooltips(app) -> None:
     app.env.icrl_tooltips = out
 
 
+#: The reader's static files (copied to _static/ of the build).
+READER_STATIC = Path(__file__).resolve().parent.parent / "_static" / "reader"
+#: A number as a table shows it, with its sign or comparison: "< 1e-02", "-0.35", "3.2e-05", "≥ −1".
+_NUMBER = re.compile(r"(?:[<>≤≥≈~]\s?)?[-−+]?\d+(?:[.,]\d+)*(?:[eE][-+−]?\d+)?%?")
+#: A Python role left as text by a docstring turned into Markdown (":meth:" before ``name``).
+_ROLE = re.compile(r":(?:py:)?(?:meth|func|class|mod|data|attr|obj|exc|const):~?$")
+
+
+def _reader_config(app, config) -> None:
+    """Add the reader's static folder; light/dark follows the system unless the reader chose."""
+    config.html_static_path = [*config.html_static_path, str(READER_STATIC)]
+    if not config.html_favicon:
+        config.html_favicon = str(READER_STATIC / "favicon.svg")
+    # pydata-sphinx-theme logs "Got invalid theme mode" on a first visit when the default mode is empty.
+    config.html_context = {"default_mode": "auto", **(config.html_context or {})}
+
+
+def nobreak_numbers(app, doctree: nodes.document, docname: str) -> None:
+    """Wrap signed numbers in table cells in ``<span class="icrl-nobr">`` (no line break at the minus)."""
+    if app.builder.format != "html":
+        return
+    for entry in list(doctree.findall(nodes.entry)):
+        for text in list(entry.findall(nodes.Text)):
+            if isinstance(text.parent, (nodes.literal, nodes.math, nodes.raw, nodes.inline)) and \
+                    "icrl-nobr" in text.parent.get("classes", []):
+                continue
+            source = text.astext()
+            hits = [m for m in _NUMBER.finditer(source) if re.search(r"[-−<>≤≥≈~]", m.group(0))
+                    or " " in m.group(0)]
+            if not hits or isinstance(text.parent, (nodes.math, nodes.raw, nodes.literal_block)):
+                continue
+            pieces: list[nodes.Node] = []
+            last = 0
+            for m in hits:
+                pieces.append(nodes.Text(source[last:m.start()]))
+                pieces.append(nodes.inline(m.group(0), m.group(0), classes=["icrl-nobr"]))
+                last = m.end()
+            pieces.append(nodes.Text(source[last:]))
+            text.parent.replace(text, [p for p in pieces if not (isinstance(p, nodes.Text) and not p.astext())])
+
+
+def drop_raw_roles(app, doctree: nodes.document, docname: str) -> None:
+    """``:meth:`` text right before a literal (a docstring's role printed as Markdown) goes."""
+    for lit in list(doctree.findall(nodes.literal)):
+        parent = lit.parent
+        if parent is None:
+            continue
+        i = parent.index(lit)
+        if i == 0 or not isinstance(parent[i - 1], nodes.Text):
+            continue
+        before = parent[i - 1].astext()
+        m = _ROLE.search(before)
+        if m:
+            parent.replace(parent[i - 1], nodes.Text(before[:m.start()]))
+
+
+def dedupe_scripts(app, pagename, templatename, context, doctree) -> None:
+    """Each script once per page: sphinx-thebe's inline config is registered twice under Sphinx 7.4."""
+    scripts = context.get("script_files")
+    if not scripts:
+        return
+    seen, unique = set(), []
+    for js in scripts:
+        # an inline script's filename is None from one registration and "" from the other
+        key = (str(getattr(js, "filename", js) or ""),
+               tuple(sorted((k, str(v)) for k, v in (getattr(js, "attributes", None) or {}).items())))
+        if key in seen:
+            continue
+        seen.add(key)
+        unique.append(js)
+    scripts[:] = unique
+
+
+def citation_list_role(app, pagename, templatename, context, doctree) -> None:
+    """docutils marks the reference list ``role="list"`` though it holds back-links, not list items: screen
+    readers then announce an empty list (axe-core's aria-required-children). The list is a plain block."""
+    body = context.get("body")
+    if body and 'role="list" class="citation-list"' in body:
+        context["body"] = body.replace('<div role="list" class="citation-list">', '<div class="citation-list">')
+
+
 def setup(app):
+    app.connect("config-inited", _reader_config)
+    app.connect("html-page-context", citation_list_role)
+    app.add_css_file("icrl-reader.css")
+    app.add_js_file("icrl-reader.js")
+    app.connect("doctree-resolved", nobreak_numbers)
+    app.connect("doctree-resolved", drop_raw_roles)
+    # last: other extensions add page scripts in this event
+    app.connect("html-page-context", dedupe_scripts, priority=999)
     app.connect("env-before-read-docs", add_index_labels)
     app.connect("builder-inited", _tooltips)
     register_plugin("pybtex.style.labels", "icrl", LabelStyle)

@@ -62,7 +62,7 @@ __all__ += ["BEYOND_PARTS", "StackMimickingConfig", "StackMimickingResult", "bey
             "supervised_mdp_sweep"]
 
 # Supervised pretraining of a causal transformer on expert labels: AD and DPT (chapter 9).
-from .supervised import (CausalTransformerPolicy, SupervisedResult, action_probabilities,  # noqa: E402
+from .supervised import (CausalTransformerPolicy, SupervisedResult, TransformerConfig, action_probabilities,  # noqa: E402
                          bandit_token_dim, bandit_tokens, pretrain_supervised, supervised_loss, transformer_expert)
 from .bandit_pretraining import (CLI_DEFAULTS, BanditDataset, BanditPretrainingConfig,  # noqa: E402
                                  bandit_cli_config, bandit_experts, bandit_pretraining_experiment,
@@ -72,7 +72,7 @@ from .distribution_ratio import (all_histories, beta_bernoulli_log_evidence, dis
 from .darkroom_pretraining import (DarkRoomConfig, darkroom_dataset, darkroom_experiment, darkroom_online,  # noqa: E402
                                    darkroom_token_dim, darkroom_tokens)
 
-__all__ += ["CausalTransformerPolicy", "SupervisedResult", "action_probabilities", "bandit_token_dim",
+__all__ += ["CausalTransformerPolicy", "TransformerConfig", "SupervisedResult", "action_probabilities", "bandit_token_dim",
             "bandit_tokens", "pretrain_supervised", "supervised_loss", "transformer_expert",
             "CLI_DEFAULTS", "BanditDataset", "BanditPretrainingConfig", "DarkRoomConfig", "all_histories",
             "bandit_cli_config", "bandit_experts", "bandit_pretraining_experiment", "beta_bernoulli_log_evidence",

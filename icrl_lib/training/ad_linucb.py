@@ -21,7 +21,7 @@ from .._validation import (as_tensor, broadcast_batch, check_int, check_positive
 from ..incontext.linucb import (linucb_construction, linucb_default_momentum, linucb_forward, linucb_prompt,
                                 linucb_readout, transformer_linucb_expert)
 from ..rl import LinearBandit, empirical_greedy, linucb, mean_and_se, regret, run_bandit, soft_linucb
-from .supervised import (ATTENTIONS, CausalTransformerPolicy, action_probabilities, bandit_token_dim, bandit_tokens,
+from .supervised import (TransformerConfig, ATTENTIONS, action_probabilities, bandit_token_dim, bandit_tokens,
                          pretrain_supervised, transformer_expert)
 from .bandit_pretraining import collect_bandit_data
 
@@ -52,7 +52,13 @@ class ADLinUCBConfig:
     construction_width: int = 32
     seed: int = 0
 
+    @property
+    def model(self) -> TransformerConfig:
+        """The model part of the config (:class:`~icrl_lib.training.supervised.TransformerConfig`)."""
+        return TransformerConfig(self.n_layers, self.d_model, self.n_heads, self.attention)
+
     def __post_init__(self):
+        self.model  # checks n_layers, d_model, n_heads and attention in one place
         for name in ("d", "horizon", "n_train_tasks", "n_layers", "d_model", "n_heads", "n_steps", "batch_size",
                      "construction_layers", "construction_width"):
             check_int(getattr(self, name), name)
@@ -116,8 +122,7 @@ def ad_linucb_experiment(cfg: ADLinUCBConfig, progress=False, log=None, device=N
     expert = soft_linucb(cfg.alpha, cfg.lam, cfg.tau)
     train = collect_bandit_data(LinearBandit.sample(cfg.n_train_tasks, cfg.d, cfg.n_arms, cfg.sigma, g), expert,
                                 cfg.horizon, g, labels="ad")
-    model = CausalTransformerPolicy(bandit_token_dim(train.bandit), cfg.n_arms, cfg.n_layers, cfg.d_model, cfg.n_heads,
-                                cfg.attention, max_len=cfg.horizon + 1, seed=cfg.seed)
+    model = cfg.model.build(bandit_token_dim(train.bandit), cfg.n_arms, cfg.horizon + 1, cfg.seed)
     log(f"collected {cfg.n_train_tasks} trajectories in {time.process_time() - t0:.0f} s CPU")
     result = pretrain_supervised(model, train.tokens(), train.labels, cfg.n_steps, cfg.batch_size, cfg.lr,
                                  seed=cfg.seed, log_every=max(1, cfg.n_steps // 20), progress=progress,

@@ -19,7 +19,7 @@ from ..rl import (BernoulliBandit, GaussianBandit, beta_bernoulli_optimal_action
                   empirical_greedy, lcb, mixture, regret, run_bandit, suboptimality, thompson_sampling, ucb,
                   uniform)
 from ._checks import check_choice, check_isinstance
-from .supervised import (ATTENTIONS, CausalTransformerPolicy, check_bandit, action_probabilities, bandit_token_dim,
+from .supervised import (TransformerConfig, ATTENTIONS, check_bandit, action_probabilities, bandit_token_dim,
                          bandit_tokens, pretrain_supervised, transformer_expert)
 
 __all__ = ["BanditDataset", "collect_bandit_data", "posterior_sampling", "BanditPretrainingConfig", "CLI_DEFAULTS",
@@ -108,7 +108,13 @@ class BanditPretrainingConfig:
     offline_sizes: tuple = (5, 10, 20, 40)
     mixture: str = "trajectory"
 
+    @property
+    def model(self) -> TransformerConfig:
+        """The model part of the config (:class:`~icrl_lib.training.supervised.TransformerConfig`)."""
+        return TransformerConfig(self.n_layers, self.d_model, self.n_heads, self.attention)
+
     def __post_init__(self):
+        self.model  # checks n_layers, d_model, n_heads and attention in one place
         check_choice(self.mixture, "mixture", MIXTURES)
         check_choice(self.bandit, "bandit", ("gaussian", "bernoulli"))
         check_choice(self.labels, "labels", LABELS)
@@ -222,8 +228,7 @@ def bandit_pretraining_experiment(cfg: BanditPretrainingConfig, progress: bool |
     train = collect_bandit_data(_sample_tasks(cfg, cfg.n_train_tasks, g), experts["context"], cfg.horizon, g,
                                 cfg.labels)
     tokens = train.tokens()
-    model = CausalTransformerPolicy(bandit_token_dim(train.bandit), cfg.n_arms, cfg.n_layers, cfg.d_model, cfg.n_heads,
-                                cfg.attention, max_len=cfg.horizon + 1, seed=cfg.seed)
+    model = cfg.model.build(bandit_token_dim(train.bandit), cfg.n_arms, cfg.horizon + 1, cfg.seed)
     log(f"collected {cfg.n_train_tasks} trajectories in {time.process_time() - t0:.0f} s CPU")
     result = pretrain_supervised(model, tokens, train.labels, cfg.n_steps, cfg.batch_size, cfg.lr, seed=cfg.seed,
                                  log_every=max(1, cfg.n_steps // 20), progress=progress, device=device)

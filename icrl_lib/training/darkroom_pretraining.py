@@ -15,7 +15,8 @@ import torch
 from .._validation import as_generator, as_tensor, check_indices, check_int, check_positive
 from ..rl import DarkRoom, mean_and_se, darkroom_goal_split
 from ._checks import check_choice, check_isinstance
-from .supervised import ATTENTIONS, CausalTransformerPolicy, check_model, action_probabilities, pretrain_supervised
+from .supervised import (TransformerConfig, ATTENTIONS, CausalTransformerPolicy, check_model, action_probabilities,
+                         pretrain_supervised)
 
 __all__ = ["darkroom_token_dim", "darkroom_tokens", "darkroom_dataset", "darkroom_online", "DarkRoomConfig",
            "darkroom_experiment"]
@@ -157,7 +158,13 @@ class DarkRoomConfig:
     encoding: str = "xy"
     seed: int = 0
 
+    @property
+    def model(self) -> TransformerConfig:
+        """The model part of the config (:class:`~icrl_lib.training.supervised.TransformerConfig`)."""
+        return TransformerConfig(self.n_layers, self.d_model, self.n_heads, self.attention)
+
     def __post_init__(self):
+        self.model  # checks n_layers, d_model, n_heads and attention in one place
         check_int(self.size, "size", minimum=2)
         for name in ("horizon", "n_test_goals", "context_len", "n_contexts", "n_layers", "d_model", "n_heads",
                      "n_steps", "batch_size", "n_episodes", "n_repeats"):
@@ -188,8 +195,7 @@ def darkroom_experiment(cfg: DarkRoomConfig, progress: bool | Callable = False,
     train_goals, test_goals = darkroom_goal_split(cfg.size, cfg.n_test_goals, cfg.seed)
     room = DarkRoom(train_goals, cfg.size, cfg.horizon)
     tokens, labels = darkroom_dataset(room, cfg.n_contexts, cfg.context_len, cfg.seed, cfg.encoding)
-    model = CausalTransformerPolicy(darkroom_token_dim(room, cfg.encoding), room.n_actions, cfg.n_layers, cfg.d_model,
-                                cfg.n_heads, cfg.attention, max_len=cfg.context_len + 1, seed=cfg.seed)
+    model = cfg.model.build(darkroom_token_dim(room, cfg.encoding), room.n_actions, cfg.context_len + 1, cfg.seed)
     result = pretrain_supervised(model, tokens, labels, cfg.n_steps, cfg.batch_size, cfg.lr, seed=cfg.seed,
                                  log_every=max(1, cfg.n_steps // 20), progress=progress, device=device)
     t_train = time.process_time() - t0

@@ -16,7 +16,7 @@ from ..incontext import PromptDistribution, held_out_mdps
 from ..rl import (TabularMDP, batch_sarsa_update, expected_return, greedy_policy,
                   normalized_return, random_mdp, reference_returns, sample_transitions,
                   uniform_policy, value_iteration)
-from .supervised import CausalTransformerPolicy, action_probabilities, pretrain_supervised
+from .supervised import TransformerConfig, action_probabilities, pretrain_supervised
 from .darkroom_pretraining import darkroom_tokens
 from ._checks import check_seeds
 
@@ -52,7 +52,13 @@ class SupervisedMDPConfig:
     context_seed: int = 20_011
     seed: int = 0
 
+    @property
+    def model(self) -> TransformerConfig:
+        """The model part of the config (:class:`~icrl_lib.training.supervised.TransformerConfig`)."""
+        return TransformerConfig(self.n_layers, self.d_model, self.n_heads)
+
     def __post_init__(self):
+        self.model  # checks n_layers, d_model, and n_heads in one place
         if not isinstance(self.dist, PromptDistribution):
             raise ValueError("dist must be a PromptDistribution")
         for name in (
@@ -134,15 +140,7 @@ def supervised_mdp_experiment(
     best = value_iteration(train)[0].argmax(-1)  # (B, S)
     labels = best.gather(1, q.unsqueeze(-1)).expand(-1, N + 1).contiguous()
     tokens = darkroom_tokens(train, q, T.s, T.a, T.r, T.s_next, encoding="onehot")
-    model = CausalTransformerPolicy(
-        tokens.shape[-1],
-        A,
-        cfg.n_layers,
-        cfg.d_model,
-        cfg.n_heads,
-        max_len=N + 1,
-        seed=cfg.seed,
-    )
+    model = cfg.model.build(tokens.shape[-1], A, N + 1, cfg.seed)
     res = pretrain_supervised(
         model,
         tokens,

@@ -59,6 +59,11 @@ class SoftmaxPretrainingConfig:
     init_scale: float = 0.1
     seed: int = 0
 
+    @property
+    def optimiser(self) -> OptimiserConfig:
+        """The optimiser part of the config (:class:`~icrl_lib.training.fit.OptimiserConfig`): Adam with step ``lr``."""
+        return OptimiserConfig("adam", self.lr)
+
     def __post_init__(self):
         check_int(self.n_states, "n_states", minimum=3)
         for name in ("d", "n", "n_layers", "n_steps", "batch_size"):
@@ -255,7 +260,7 @@ def softmax_td_pretrain(config: SoftmaxPretrainingConfig = SoftmaxPretrainingCon
     def loss_fn(step: int) -> torch.Tensor:
         return softmax_td_loss(model, sample_softmax_td_tasks(c.batch_size, c.n_states, c.d, c.n, c.gamma, gen))
 
-    history = fit(model.parameters(), loss_fn, OptimiserConfig("adam", check_positive(c.lr, "lr")), c.n_steps,
+    history = fit(model.parameters(), loss_fn, c.optimiser, c.n_steps,
                   log_every=1, progress=None if progress is None else (lambda step, loss: progress(step - 1, loss)))
     losses = torch.tensor(history["loss"], dtype=torch.float32)
     return SoftmaxPretrainingResult(model, losses, c)

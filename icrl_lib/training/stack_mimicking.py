@@ -56,6 +56,11 @@ class StackMimickingConfig:
     log_every: int = 100
     n_eval_prompts: int = 1024
 
+    @property
+    def optimiser(self) -> OptimiserConfig:
+        """The optimiser part of the config (:class:`~icrl_lib.training.fit.OptimiserConfig`): Adam with step ``lr``."""
+        return OptimiserConfig("adam", self.lr)
+
     def __post_init__(self):
         if not isinstance(self.dist, PromptDistribution):
             raise ValueError("dist must be a PromptDistribution")
@@ -171,7 +176,7 @@ def train_stack_mimicking(config: StackMimickingConfig = StackMimickingConfig(),
         idx = torch.randint(0, cfg.pool_size, (cfg.batch_size,), generator=gen)
         return _loss(P, V, H_pool[idx], T_pool[idx], rows)
 
-    history = fit([P, V], loss_fn, OptimiserConfig("adam", cfg.lr), cfg.n_steps, log_every=cfg.log_every,
+    history = fit([P, V], loss_fn, cfg.optimiser, cfg.n_steps, log_every=cfg.log_every,
                   log=lambda step: {"relative_eval_loss": float(_loss(P, V, H_ev, T_ev, rows)) / zero},
                   progress=progress, desc=f"stack L={cfg.n_layers} M={cfg.n_heads}")
     return StackMimickingResult(P.detach().to(_F64), V.detach().to(_F64), cfg, history)

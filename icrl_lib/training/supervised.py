@@ -33,7 +33,7 @@ from ..rl import LinearBandit
 from ._checks import check_bool
 from .fit import OptimiserConfig, fit, resolve_device
 
-__all__ = ["CausalTransformerPolicy", "bandit_tokens", "bandit_token_dim", "supervised_loss", "SupervisedResult",
+__all__ = ["TransformerConfig", "CausalTransformerPolicy", "bandit_tokens", "bandit_token_dim", "supervised_loss", "SupervisedResult",
            "pretrain_supervised", "transformer_expert", "action_probabilities"]
 
 ATTENTIONS = ("softmax", "relu")
@@ -82,6 +82,31 @@ class _Block(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = x + self.attn(self.norm1(x))
         return x + self.mlp(self.norm2(x))
+
+
+@dataclass(frozen=True)
+class TransformerConfig:
+    """The model part of every supervised-pretraining config (chapters 9-11): a :class:`CausalTransformerPolicy`
+    of ``n_layers`` pre-LayerNorm blocks of width ``d_model`` with ``n_heads`` heads of ``attention``
+    (``"softmax"`` or [LBM24]'s ``"relu"``). Every field is checked when the config is built."""
+
+    n_layers: int = 3
+    d_model: int = 32
+    n_heads: int = 2
+    attention: str = "softmax"
+
+    def __post_init__(self):
+        for name in ("n_layers", "d_model", "n_heads"):
+            check_int(getattr(self, name), name)
+        if self.d_model % self.n_heads:
+            raise ValueError(f"d_model must be a multiple of n_heads; got {self.d_model} and {self.n_heads}")
+        if self.attention not in ATTENTIONS:
+            raise ValueError(f"attention must be one of {ATTENTIONS}; got {self.attention!r}")
+
+    def build(self, token_dim: int, n_actions: int, max_len: int | None, seed: int = 0) -> "CausalTransformerPolicy":
+        """The model for tokens of size ``token_dim`` and ``n_actions`` actions, initialised from ``seed``."""
+        return CausalTransformerPolicy(token_dim, n_actions, self.n_layers, self.d_model, self.n_heads,
+                                       self.attention, max_len=max_len, seed=seed)
 
 
 class CausalTransformerPolicy(nn.Module):

@@ -51,3 +51,12 @@ CASES = [
     Case("resolve_device", "legit", lambda: lib.resolve_device(None), None, check=lambda d: d.type == "cpu"),
 ]
 EXEMPT: dict = {}
+
+CASES += [
+    Case("TransformerConfig", "range", lambda: lib.TransformerConfig(n_layers=0), "n_layers"),
+    Case("TransformerConfig", "type", lambda: lib.TransformerConfig(d_model=2.5), "d_model"),
+    Case("TransformerConfig", "range", lambda: lib.TransformerConfig(d_model=6, n_heads=4), "d_model"),
+    Case("TransformerConfig", "type", lambda: lib.TransformerConfig(attention="linear"), "attention"),
+    Case("TransformerConfig", "legit", lambda: lib.TransformerConfig(1, 4, 1).build(3, 2, 5, seed=1), None,
+         check=lambda m: isinstance(m, lib.CausalTransformerPolicy) and m.config["max_len"] == 5, note="build"),
+]
