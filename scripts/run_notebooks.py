@@ -116,6 +116,21 @@ def write_json(path: Path, data: dict) -> None:
     os.replace(tmp, path)
 
 
+def record_time(path: Path, name: str, seconds: float) -> None:
+    """Set one notebook's wall time in the timings file, re-reading it under a lock on its folder: two runs of
+    this script at once (one per core) then keep each other's entries."""
+    import fcntl
+
+    fd = os.open(path.parent, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        data = json.loads(path.read_text()) if path.exists() else {}
+        data[name] = round(seconds, 1)
+        write_json(path, data)
+    finally:
+        os.close(fd)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("notebooks", nargs="+", type=Path)
@@ -150,8 +165,7 @@ def main(argv: list[str] | None = None) -> int:
             continue
         print(f"{path}: executed in {seconds:.1f} s", flush=True)
         if in_book(path):
-            timings[path.stem] = round(seconds, 1)
-            write_json(args.timings, timings)
+            record_time(args.timings, path.stem, seconds)
     if failed:
         print(f"run_notebooks: {len(failed)} of {len(args.notebooks)} notebooks failed: "
               f"{', '.join(str(p) for p in failed)}", file=sys.stderr)

@@ -228,7 +228,9 @@ def run_ad_linucb(config: ADLinUCBRun, context: Context) -> dict:
     return ad_linucb_experiment(cfg, progress=context.progress, log=context.log, device=context.device)
 
 
-_TRAINED = (1e-6, 1e-9)          # float32 training: deterministic here, the last digits move on another BLAS path
+#: reproduce's tolerance for float32 training: exact on one machine and BLAS path; under make test's portability
+#: environment (another BLAS path) chapter 8's sweep moved by up to 5e-6 relative, so 1e-4 relative.
+_TRAINED = (1e-4, 1e-6)
 _CPU_GPU = ("cpu", "cuda")
 
 #: Every experiment of the book, by command name.
@@ -241,16 +243,17 @@ REGISTRY: dict[str, Experiment] = {e.name: e for e in [
                run_success_rate, lambda out: [f"success rate: {out['success_rate']:.3g} over {len(out['runs'])} "
                                               f"seeds"], _TRAINED, _CPU_GPU),
     Experiment("td-pretraining", "chapter 3: TD pretraining over seeds, shared and sequential layers",
-               TDPretrainingRun, run_td_pretraining, _td_lines),
+               TDPretrainingRun, run_td_pretraining, _td_lines, _TRAINED),
     Experiment("softmax-td", "chapter 8: our emergence protocol for softmax in-context TD", SoftmaxTDRun,
-               run_softmax_td, _softmax_lines),
-    Experiment("beyond", "chapter 11: depth, heads, random features; DPT on random MDPs", StackRun, run_stack),
+               run_softmax_td, _softmax_lines, _TRAINED),
+    Experiment("beyond", "chapter 11: depth, heads, random features; DPT on random MDPs", StackRun, run_stack,
+               tolerance=_TRAINED),
     Experiment("dpt-bandit", "chapter 9: DPT on bandits (supervised pretraining, then deployment)", BanditRun,
-               _bandit_runner("dpt-bandit"), devices=_CPU_GPU),
+               _bandit_runner("dpt-bandit"), tolerance=_TRAINED, devices=_CPU_GPU),
     Experiment("ad-bandit", "chapter 9: AD on UCB, Bernoulli bandits", BanditRun, _bandit_runner("ad-bandit"),
-               devices=_CPU_GPU),
+               tolerance=_TRAINED, devices=_CPU_GPU),
     Experiment("dpt-darkroom", "chapter 9: DPT in the 5 x 5 Dark Room", DarkRoomRun, run_darkroom,
-               devices=_CPU_GPU),
+               tolerance=_TRAINED, devices=_CPU_GPU),
     Experiment("ad-linucb", "chapter 10: AD on soft LinUCB against the constructed transformer", ADLinUCBRun,
-               run_ad_linucb, devices=_CPU_GPU),
+               run_ad_linucb, tolerance=_TRAINED, devices=_CPU_GPU),
 ]}

@@ -14,15 +14,16 @@ def check_choice(x, name: str, allowed) -> str:
     return x
 
 
-def check_seeds(seeds, name: str = "seeds") -> list[int]:
-    """A non-empty sequence of integer seeds >= 0."""
+def check_seeds(seeds, name: str = "seeds", minimum: int = 0) -> list[int]:
+    """A non-empty sequence of integers >= ``minimum`` (seeds, or a grid of sizes)."""
+    want = f"a non-empty sequence of integers >= {minimum}"
     try:
         seeds = list(seeds)
     except TypeError as exc:
-        raise ValueError(f"{name} must be a non-empty sequence of integers >= 0; got {type(seeds).__name__}") from exc
+        raise ValueError(f"{name} must be {want}; got {type(seeds).__name__}") from exc
     if not seeds:
-        raise ValueError(f"{name} must be a non-empty sequence of integers >= 0; got none")
-    return [check_int(s, name, minimum=0) for s in seeds]
+        raise ValueError(f"{name} must be {want}; got none")
+    return [check_int(s, name, minimum=minimum) for s in seeds]
 
 
 def check_loss(loss: torch.Tensor, step: int, change: str = "lower lr") -> None:

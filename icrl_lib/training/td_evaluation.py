@@ -21,12 +21,13 @@ from typing import NamedTuple
 
 import torch
 
-from .._validation import as_tensor, check_int, check_real, check_shape
+from .._validation import as_tensor, check_real, check_shape
 from ..incontext import td_construction, td_prompt
 from ..rl import mean_and_t_interval
 from .td_pretraining import (STEP_GRID, BoyanTasks, TDPretrainingResult, boyan_task_values, construction_values,
                              evaluation_set, expected_td_weights, msve, reference_weights, td_structure_metrics,
                              value_estimates)
+from ._checks import check_seeds
 
 __all__ = ["linear_msve", "reference_msve", "ContextLengthCurves", "context_length_curves", "AlignedLayer",
            "align_layer", "StepSizeComparison", "step_size_comparison", "similarity_summary"]
@@ -41,13 +42,7 @@ def _check_tasks(tasks) -> BoyanTasks:
 
 
 def _check_grid(values, name: str) -> list[int]:
-    try:
-        values = list(values)
-    except TypeError as exc:
-        raise ValueError(f"{name} must be a non-empty sequence of integers >= 1; got {type(values).__name__}") from exc
-    if not values:
-        raise ValueError(f"{name} must be a non-empty sequence of integers >= 1; got none")
-    return [check_int(v, name) for v in values]
+    return check_seeds(values, name, minimum=1)
 
 
 def linear_msve(w, tasks: BoyanTasks) -> torch.Tensor:
